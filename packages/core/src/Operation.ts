@@ -1,0 +1,173 @@
+/**
+ * An operation is one call type described as a value: its schemas, whether and how it streams, and how
+ * to read its usage. The router has no per-operation code path; adding an operation is adding an entry.
+ */
+import type { Schema } from "effect"
+import { type Usage, usageFromWire } from "./Usage.ts"
+import * as Wire from "./Wire.ts"
+
+/** How an operation streams. Text streams can be continued after a break; byte streams cannot. */
+export type StreamSpec<Chunk> =
+  | {
+    readonly kind: "text"
+    readonly chunk: Schema.Codec<Chunk, unknown>
+    /** The text a chunk adds to the reply. */
+    readonly text: (chunk: Chunk) => string
+    /** The usage a chunk reports, if it reports one. */
+    readonly usage: (chunk: Chunk) => Usage | undefined
+  }
+  | {
+    readonly kind: "bytes"
+    readonly chunk: Schema.Codec<Chunk, unknown>
+  }
+
+/** One call type. `Req`, `Res` and `Chunk` are the decoded wire shapes. */
+export interface Operation<Name extends string = string, Req = any, Res = any, Chunk = any> {
+  readonly name: Name
+  /** The path below `/v1` that the operation has in the OpenAI API. */
+  readonly path: string
+  readonly request: Schema.Codec<Req, unknown>
+  readonly response: Schema.Codec<Res, unknown>
+  readonly stream: StreamSpec<Chunk> | undefined
+  readonly usage: (response: Res) => Usage | undefined
+}
+
+/** The request type of an operation. */
+export type RequestOf<O> = O extends Operation<any, infer Req, any, any> ? Req : never
+/** The response type of an operation. */
+export type ResponseOf<O> = O extends Operation<any, any, infer Res, any> ? Res : never
+/** The stream chunk type of an operation. */
+export type ChunkOf<O> = O extends Operation<any, any, any, infer Chunk> ? Chunk : never
+
+const wireUsage = (response: { readonly usage?: unknown }) => usageFromWire(response.usage)
+const noUsage = () => undefined
+
+const make = <const Name extends string, Req, Res, Chunk = never>(
+  operation: Operation<Name, Req, Res, Chunk>
+): Operation<Name, Req, Res, Chunk> => operation
+
+export const chat = make({
+  name: "chat",
+  path: "/chat/completions",
+  request: Wire.ChatRequest,
+  response: Wire.ChatResponse,
+  usage: wireUsage,
+  stream: {
+    kind: "text",
+    chunk: Wire.ChatChunk,
+    text: (chunk) => chunk.choices[0]?.delta.content ?? "",
+    usage: wireUsage
+  }
+})
+
+export const completion = make({
+  name: "completion",
+  path: "/completions",
+  request: Wire.CompletionRequest,
+  response: Wire.CompletionResponse,
+  usage: wireUsage,
+  stream: {
+    kind: "text",
+    chunk: Wire.CompletionResponse,
+    text: (chunk) => chunk.choices[0]?.text ?? "",
+    usage: wireUsage
+  }
+})
+
+export const embedding = make({
+  name: "embedding",
+  path: "/embeddings",
+  request: Wire.EmbeddingRequest,
+  response: Wire.EmbeddingResponse,
+  usage: wireUsage,
+  stream: undefined
+})
+
+/** Speech answers with audio bytes: a call returns the whole body as one chunk, a stream passes it through. */
+export const speech = make({
+  name: "speech",
+  path: "/audio/speech",
+  request: Wire.SpeechRequest,
+  response: Wire.AudioChunk,
+  usage: noUsage,
+  stream: { kind: "bytes", chunk: Wire.AudioChunk }
+})
+
+export const transcription = make({
+  name: "transcription",
+  path: "/audio/transcriptions",
+  request: Wire.TranscriptionRequest,
+  response: Wire.TranscriptionResponse,
+  usage: wireUsage,
+  stream: undefined
+})
+
+export const image = make({
+  name: "image",
+  path: "/images/generations",
+  request: Wire.ImageRequest,
+  response: Wire.ImageResponse,
+  usage: wireUsage,
+  stream: undefined
+})
+
+export const rerank = make({
+  name: "rerank",
+  path: "/rerank",
+  request: Wire.RerankRequest,
+  response: Wire.RerankResponse,
+  usage: (response) => {
+    const meta = response.meta as { readonly billed_units?: { readonly search_units?: unknown } } | undefined
+    return wireUsage(response) ?? usageFromWire({ prompt_tokens: meta?.billed_units?.search_units })
+  },
+  stream: undefined
+})
+
+/** The text a Responses API stream event adds: only `response.output_text.delta` carries text. */
+const responsesEventText = (event: Wire.ResponsesEvent): string =>
+  event.type === "response.output_text.delta" && typeof event.delta === "string" ? event.delta : ""
+
+export const responses = make({
+  name: "responses",
+  path: "/responses",
+  request: Wire.ResponsesRequest,
+  response: Wire.ResponsesResponse,
+  usage: wireUsage,
+  stream: {
+    kind: "text",
+    chunk: Wire.ResponsesEvent,
+    text: responsesEventText,
+    usage: (event) =>
+      event.type === "response.completed" && typeof event.response === "object" && event.response !== null
+        ? usageFromWire((event.response as { readonly usage?: unknown }).usage)
+        : undefined
+  }
+})
+
+export const moderation = make({
+  name: "moderation",
+  path: "/moderations",
+  request: Wire.ModerationRequest,
+  response: Wire.ModerationResponse,
+  usage: noUsage,
+  stream: undefined
+})
+
+/** The registry: every operation Switchyard routes. Tests walk it, so a new entry is covered at once. */
+export const operations = {
+  chat,
+  completion,
+  embedding,
+  speech,
+  transcription,
+  image,
+  rerank,
+  responses,
+  moderation
+} as const
+
+export type Operations = typeof operations
+export type OperationName = keyof Operations
+
+/** Every operation name, in registry order. */
+export const operationNames = Object.keys(operations) as ReadonlyArray<OperationName>

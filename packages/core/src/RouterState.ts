@@ -1,0 +1,148 @@
+/**
+ * What the router knows about its deployments: cooldowns, failure windows, in-flight leases, latency and
+ * usage per minute. One interface, effectful and atomic per call, with time taken from `Clock`, so an
+ * implementation over Redis can replace the in-memory default without touching the router.
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+
+/** A snapshot of one deployment, as routing sees it. */
+export interface DeploymentStats {
+  /** Epoch millis when the cooldown ends; 0 when it is not cooling down. */
+  readonly cooldownUntil: number
+  readonly inFlight: number
+  /** Exponentially weighted average latency of successful calls; undefined before the first. */
+  readonly latencyMillis: number | undefined
+  /** Requests started in the rolling minute. */
+  readonly rpm: number
+  /** Tokens used in the rolling minute. */
+  readonly tpm: number
+}
+
+/** How one call ended, for the latency and usage windows. */
+export interface CallOutcome {
+  readonly latencyMillis: number | undefined
+  readonly tokens: number
+}
+
+export interface RouterStateShape {
+  /** Snapshots of the given deployments, in the same order. */
+  readonly stats: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<DeploymentStats>>
+  /** Counts one failure in a window of `windowMillis` and returns the count in that window. */
+  readonly recordFailure: (id: string, windowMillis: number) => Effect.Effect<number>
+  /** Cools a deployment down until `untilMillis` (epoch) and resets its failure window. */
+  readonly coolDown: (id: string, untilMillis: number) => Effect.Effect<void>
+  /** Starts a call: takes an in-flight lease and counts a request. Returns the lease to release. */
+  readonly acquire: (id: string) => Effect.Effect<string>
+  /** Ends a call: releases its lease and records latency and tokens. */
+  readonly release: (id: string, lease: string, outcome: CallOutcome) => Effect.Effect<void>
+}
+
+/** The router's shared memory of deployment health and load. */
+export class RouterState extends Context.Service<RouterState, RouterStateShape>()("switchyard/RouterState") {
+  /** The in-memory state: the embedded default, one process. */
+  static readonly memory: Layer.Layer<RouterState> = Layer.sync(RouterState, () => makeMemoryState())
+}
+
+const MINUTE = 60_000
+/** Weight of the newest sample in the latency average. */
+const LATENCY_ALPHA = 0.3
+
+/** A per-minute counter that reads as a rolling minute: this minute plus the unexpired part of the last. */
+class MinuteWindow {
+  private minute = 0
+  private current = 0
+  private previous = 0
+  add(now: number, n: number) {
+    this.roll(now)
+    this.current += n
+  }
+  read(now: number): number {
+    this.roll(now)
+    const elapsed = (now % MINUTE) / MINUTE
+    return this.current + Math.round(this.previous * (1 - elapsed))
+  }
+  private roll(now: number) {
+    const minute = Math.floor(now / MINUTE)
+    if (minute === this.minute) return
+    this.previous = minute === this.minute + 1 ? this.current : 0
+    this.current = 0
+    this.minute = minute
+  }
+}
+
+interface Entry {
+  cooldownUntil: number
+  failures: Array<number>
+  inFlight: number
+  latencyMillis: number | undefined
+  readonly requests: MinuteWindow
+  readonly tokens: MinuteWindow
+}
+
+/** Builds an in-memory RouterState. Every method is synchronous inside, so each call is atomic. */
+export const makeMemoryState = (): RouterStateShape => {
+  const entries = new Map<string, Entry>()
+  let leases = 0
+  const entry = (id: string): Entry => {
+    let e = entries.get(id)
+    if (e === undefined) {
+      e = {
+        cooldownUntil: 0,
+        failures: [],
+        inFlight: 0,
+        latencyMillis: undefined,
+        requests: new MinuteWindow(),
+        tokens: new MinuteWindow()
+      }
+      entries.set(id, e)
+    }
+    return e
+  }
+  const withNow = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
+  return RouterState.of({
+    stats: (ids) =>
+      withNow((now) =>
+        ids.map((id) => {
+          const e = entry(id)
+          return {
+            cooldownUntil: e.cooldownUntil > now ? e.cooldownUntil : 0,
+            inFlight: e.inFlight,
+            latencyMillis: e.latencyMillis,
+            rpm: e.requests.read(now),
+            tpm: e.tokens.read(now)
+          }
+        })
+      ),
+    recordFailure: (id, windowMillis) =>
+      withNow((now) => {
+        const e = entry(id)
+        e.failures = e.failures.filter((t) => t > now - windowMillis)
+        e.failures.push(now)
+        return e.failures.length
+      }),
+    coolDown: (id, untilMillis) =>
+      Effect.sync(() => {
+        const e = entry(id)
+        e.cooldownUntil = Math.max(e.cooldownUntil, untilMillis)
+        e.failures = []
+      }),
+    acquire: (id) =>
+      withNow((now) => {
+        const e = entry(id)
+        e.inFlight++
+        e.requests.add(now, 1)
+        return String(++leases)
+      }),
+    release: (id, _lease, outcome) =>
+      withNow((now) => {
+        const e = entry(id)
+        e.inFlight = Math.max(0, e.inFlight - 1)
+        if (outcome.tokens > 0) e.tokens.add(now, outcome.tokens)
+        if (outcome.latencyMillis !== undefined) {
+          e.latencyMillis = e.latencyMillis === undefined
+            ? outcome.latencyMillis
+            : e.latencyMillis + LATENCY_ALPHA * (outcome.latencyMillis - e.latencyMillis)
+        }
+      })
+  })
+}

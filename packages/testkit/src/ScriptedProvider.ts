@@ -1,0 +1,116 @@
+/**
+ * A provider whose every deployment follows a script of outcomes, and which records every request it
+ * receives. It runs in process, with delays on effect's Clock, so router tests can use TestClock.
+ */
+import { type OperationName, operationNames, type Provider, type ProviderError } from "@switchyard/core"
+import { Duration, Effect, Stream } from "effect"
+import { sampleResponse } from "./Samples.ts"
+
+/** What a deployment does with one request. */
+export type Outcome =
+  | { readonly _tag: "Succeed"; readonly response?: unknown }
+  | { readonly _tag: "Fail"; readonly error: ProviderError }
+  | { readonly _tag: "Delay"; readonly millis: number; readonly then: Outcome }
+  /** A stream: these chunks, then (optionally) a failure instead of a clean end. */
+  | { readonly _tag: "Chunks"; readonly chunks: ReadonlyArray<unknown>; readonly error?: ProviderError }
+
+/** Outcome constructors. */
+export const Outcome = {
+  succeed: (response?: unknown): Outcome => (response === undefined ? { _tag: "Succeed" } : { _tag: "Succeed", response }),
+  fail: (error: ProviderError): Outcome => ({ _tag: "Fail", error }),
+  delay: (millis: number, then: Outcome = { _tag: "Succeed" }): Outcome => ({ _tag: "Delay", millis, then }),
+  chunks: (chunks: ReadonlyArray<unknown>, error?: ProviderError): Outcome =>
+    error === undefined ? { _tag: "Chunks", chunks } : { _tag: "Chunks", chunks, error }
+}
+
+/** One request as the provider received it. */
+export interface Received {
+  readonly deployment: string
+  readonly operation: string
+  readonly request: unknown
+}
+
+export interface ScriptedProvider extends Provider {
+  /** Every request received, in order. */
+  readonly received: Array<Received>
+  /** Queues outcomes for a deployment; each request takes the next one. */
+  readonly script: (deployment: string, outcomes: ReadonlyArray<Outcome>) => void
+  /** What a deployment does once its queue is empty (by default: succeed). */
+  readonly otherwise: (deployment: string, outcome: Outcome) => void
+  /** The requests one deployment received. */
+  readonly requestsTo: (deployment: string) => ReadonlyArray<Received>
+}
+
+export interface ScriptedOptions {
+  readonly name?: string
+  readonly operations?: ReadonlyArray<OperationName>
+  readonly supportsPrefill?: boolean
+  /** The chunks a stream sends when its outcome is a plain success. */
+  readonly defaultChunks?: (operation: string, deployment: string, request: unknown) => ReadonlyArray<unknown>
+}
+
+/** Builds a scripted provider (by default named `scripted`, supporting every operation). */
+export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedProvider => {
+  const queues = new Map<string, Array<Outcome>>()
+  const fallbacks = new Map<string, Outcome>()
+  const received: Array<Received> = []
+  const next = (deployment: string, operation: string, request: unknown): Outcome => {
+    received.push({ deployment, operation, request })
+    return queues.get(deployment)?.shift() ?? fallbacks.get(deployment) ?? Outcome.succeed()
+  }
+  const run = (outcome: Outcome, operation: OperationName, deployment: string): Effect.Effect<unknown, ProviderError> => {
+    switch (outcome._tag) {
+      case "Succeed":
+        return Effect.succeed(outcome.response ?? sampleResponse(operation, deployment))
+      case "Fail":
+        return Effect.fail(outcome.error)
+      case "Delay":
+        return Effect.andThen(Effect.sleep(Duration.millis(outcome.millis)), run(outcome.then, operation, deployment))
+      case "Chunks":
+        return outcome.error ? Effect.fail(outcome.error) : Effect.succeed(outcome.chunks[0])
+    }
+  }
+  const toStream = (
+    outcome: Outcome,
+    operation: string,
+    deployment: string,
+    request: unknown
+  ): Stream.Stream<unknown, ProviderError> => {
+    switch (outcome._tag) {
+      case "Chunks": {
+        const chunks = Stream.fromIterable(outcome.chunks)
+        return outcome.error ? Stream.concat(chunks, Stream.fail(outcome.error)) : chunks
+      }
+      case "Delay":
+        return Stream.concat(
+          Stream.fromEffect(Effect.sleep(Duration.millis(outcome.millis))).pipe(Stream.drain),
+          toStream(outcome.then, operation, deployment, request)
+        )
+      case "Fail":
+        return Stream.fail(outcome.error)
+      case "Succeed":
+        return Stream.fromIterable(options.defaultChunks?.(operation, deployment, request) ?? [outcome.response ?? {}])
+    }
+  }
+  return {
+    name: options.name ?? "scripted",
+    operations: new Set(options.operations ?? operationNames),
+    supportsPrefill: options.supportsPrefill ?? true,
+    received,
+    script: (deployment, outcomes) => {
+      queues.set(deployment, [...(queues.get(deployment) ?? []), ...outcomes])
+    },
+    otherwise: (deployment, outcome) => {
+      fallbacks.set(deployment, outcome)
+    },
+    requestsTo: (deployment) => received.filter((r) => r.deployment === deployment),
+    call: (operation, deployment, request) =>
+      Effect.suspend(() =>
+        run(next(deployment.id, operation.name, request), operation.name as OperationName, deployment.id)
+      ) as Effect.Effect<any, ProviderError>,
+    stream: (operation, deployment, request) =>
+      Stream.suspend(() =>
+        toStream(next(deployment.id, operation.name, request), operation.name, deployment.id, request)
+      ) as Stream.Stream<any, ProviderError>
+  }
+}

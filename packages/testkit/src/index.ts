@@ -1,0 +1,3 @@
+/** Switchyard testkit: scripted providers, sample payloads, and the HTTP mock upstream. */
+export * from "./Samples.ts"
+export * from "./ScriptedProvider.ts"
