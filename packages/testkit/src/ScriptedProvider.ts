@@ -3,7 +3,7 @@
  * receives. It runs in process, with delays on effect's Clock, so router tests can use TestClock.
  */
 import { type OperationName, operationNames, type Provider, type ProviderError } from "@switchyard/core"
-import { Duration, Effect, Stream } from "effect"
+import { Clock, Duration, Effect, Stream } from "effect"
 import { sampleResponse } from "./Samples.ts"
 
 /** What a deployment does with one request. */
@@ -28,6 +28,8 @@ export interface Received {
   readonly deployment: string
   readonly operation: string
   readonly request: unknown
+  /** The Clock time (millis) it arrived at. */
+  readonly at: number
 }
 
 export interface ScriptedProvider extends Provider {
@@ -54,8 +56,8 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
   const queues = new Map<string, Array<Outcome>>()
   const fallbacks = new Map<string, Outcome>()
   const received: Array<Received> = []
-  const next = (deployment: string, operation: string, request: unknown): Outcome => {
-    received.push({ deployment, operation, request })
+  const next = (deployment: string, operation: string, request: unknown, at: number): Outcome => {
+    received.push({ deployment, operation, request, at })
     return queues.get(deployment)?.shift() ?? fallbacks.get(deployment) ?? Outcome.succeed()
   }
   const run = (outcome: Outcome, operation: OperationName, deployment: string): Effect.Effect<unknown, ProviderError> => {
@@ -105,12 +107,12 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
     },
     requestsTo: (deployment) => received.filter((r) => r.deployment === deployment),
     call: (operation, deployment, request) =>
-      Effect.suspend(() =>
-        run(next(deployment.id, operation.name, request), operation.name as OperationName, deployment.id)
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        run(next(deployment.id, operation.name, request, at), operation.name as OperationName, deployment.id)
       ) as Effect.Effect<any, ProviderError>,
     stream: (operation, deployment, request) =>
-      Stream.suspend(() =>
-        toStream(next(deployment.id, operation.name, request), operation.name, deployment.id, request)
-      ) as Stream.Stream<any, ProviderError>
+      Stream.unwrap(Effect.map(Clock.currentTimeMillis, (at) =>
+        toStream(next(deployment.id, operation.name, request, at), operation.name, deployment.id, request)
+      )) as Stream.Stream<any, ProviderError>
   }
 }
