@@ -3,23 +3,34 @@
  * to read its usage. The router has no per-operation code path; adding an operation is adding an entry.
  */
 import type { Schema } from "effect"
+import { chatStream, completionStream, type ContinuationOptions, responsesStream } from "./TextStreams.ts"
 import { type Usage, usageFromWire } from "./Usage.ts"
 import * as Wire from "./Wire.ts"
 
+/** The rules of a text stream, which can be continued on another deployment after a break. */
+export interface TextStreamSpec<Req, Chunk> {
+  readonly kind: "text"
+  readonly chunk: Schema.Codec<Chunk, unknown>
+  /** The text a chunk adds to the reply. */
+  readonly text: (chunk: Chunk) => string
+  /** The same chunk carrying other text (for trimming an overlap). */
+  readonly setText: (chunk: Chunk, text: string) => Chunk
+  /** The usage a chunk reports, if it reports one. */
+  readonly usage: (chunk: Chunk) => Usage | undefined
+  /** The same chunk reporting another usage (the sum over every part of a continued stream). */
+  readonly withUsage: (chunk: Chunk, usage: Usage) => Chunk
+  /** The request that asks for the rest of a reply of which `partial` was already sent. */
+  readonly continueWith: (request: Req, partial: string, options: ContinuationOptions) => Req
+  /** Fits a continuation's chunk onto the stream the client already has; `undefined` drops it. */
+  readonly resumed: (chunk: Chunk, sent: string) => Chunk | undefined
+  /** Whether a chunk must be held back until the reply finishes (a tool call being assembled). */
+  readonly holds: (chunk: Chunk) => boolean
+}
+
 /** How an operation streams. Text streams can be continued after a break; byte streams cannot. */
-export type StreamSpec<Chunk> =
-  | {
-    readonly kind: "text"
-    readonly chunk: Schema.Codec<Chunk, unknown>
-    /** The text a chunk adds to the reply. */
-    readonly text: (chunk: Chunk) => string
-    /** The usage a chunk reports, if it reports one. */
-    readonly usage: (chunk: Chunk) => Usage | undefined
-  }
-  | {
-    readonly kind: "bytes"
-    readonly chunk: Schema.Codec<Chunk, unknown>
-  }
+export type StreamSpec<Req, Chunk> =
+  | TextStreamSpec<Req, Chunk>
+  | { readonly kind: "bytes"; readonly chunk: Schema.Codec<Chunk, unknown> }
 
 /** One call type. `Req`, `Res` and `Chunk` are the decoded wire shapes. */
 export interface Operation<Name extends string = string, Req = any, Res = any, Chunk = any> {
@@ -28,7 +39,7 @@ export interface Operation<Name extends string = string, Req = any, Res = any, C
   readonly path: string
   readonly request: Schema.Codec<Req, unknown>
   readonly response: Schema.Codec<Res, unknown>
-  readonly stream: StreamSpec<Chunk> | undefined
+  readonly stream: StreamSpec<Req, Chunk> | undefined
   readonly usage: (response: Res) => Usage | undefined
 }
 
@@ -52,12 +63,7 @@ export const chat = make({
   request: Wire.ChatRequest,
   response: Wire.ChatResponse,
   usage: wireUsage,
-  stream: {
-    kind: "text",
-    chunk: Wire.ChatChunk,
-    text: (chunk) => chunk.choices[0]?.delta.content ?? "",
-    usage: wireUsage
-  }
+  stream: { kind: "text", chunk: Wire.ChatChunk, ...chatStream }
 })
 
 export const completion = make({
@@ -66,12 +72,7 @@ export const completion = make({
   request: Wire.CompletionRequest,
   response: Wire.CompletionResponse,
   usage: wireUsage,
-  stream: {
-    kind: "text",
-    chunk: Wire.CompletionResponse,
-    text: (chunk) => chunk.choices[0]?.text ?? "",
-    usage: wireUsage
-  }
+  stream: { kind: "text", chunk: Wire.CompletionResponse, ...completionStream }
 })
 
 export const embedding = make({
@@ -123,25 +124,13 @@ export const rerank = make({
   stream: undefined
 })
 
-/** The text a Responses API stream event adds: only `response.output_text.delta` carries text. */
-const responsesEventText = (event: Wire.ResponsesEvent): string =>
-  event.type === "response.output_text.delta" && typeof event.delta === "string" ? event.delta : ""
-
 export const responses = make({
   name: "responses",
   path: "/responses",
   request: Wire.ResponsesRequest,
   response: Wire.ResponsesResponse,
   usage: wireUsage,
-  stream: {
-    kind: "text",
-    chunk: Wire.ResponsesEvent,
-    text: responsesEventText,
-    usage: (event) =>
-      event.type === "response.completed" && typeof event.response === "object" && event.response !== null
-        ? usageFromWire((event.response as { readonly usage?: unknown }).usage)
-        : undefined
-  }
+  stream: { kind: "text", chunk: Wire.ResponsesEvent, ...responsesStream }
 })
 
 export const moderation = make({

@@ -1,0 +1,309 @@
+/**
+ * The one pipeline every call and every stream goes through: pick a healthy deployment, attempt it with
+ * a timeout, retry on the group's `Schedule`, cool failing deployments down, and fall back group by
+ * group, each group an `orElse` of the one before. A stream continuation re-enters it where it stopped.
+ */
+import { Clock, Effect, Exit, Scope } from "effect"
+import type { Deployment } from "./Deployment.ts"
+import {
+  AllAttemptsFailed,
+  Attempt,
+  failurePolicy,
+  NoDeploymentAvailable,
+  type ProviderError,
+  Timeout,
+  UnknownModel,
+  UnsupportedOperation
+} from "./Errors.ts"
+import { type Operation, operationNames } from "./Operation.ts"
+import { defaults, type GroupFailure, type Policy } from "./Policy.ts"
+import type { Provider } from "./Provider.ts"
+import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
+import { type Candidate, isHealthy, pick } from "./Routing.ts"
+
+/** A successful routed call: the response and how it was obtained. */
+export interface Routed<A> {
+  readonly response: A
+  /** The id of the deployment that served. */
+  readonly deployment: string
+  /** The model group that served (differs from the requested model after a fallback). */
+  readonly group: string
+  /** Every attempt made, the successful one last. */
+  readonly attempts: ReadonlyArray<Attempt>
+  /** How many fallback groups were entered. */
+  readonly fallbacks: number
+}
+
+/** Request fields that steer the router and are never sent upstream. */
+const controlFields: ReadonlyArray<string> = ["fallbacks", "disable_fallbacks"]
+
+/** The mutable record of one request's way through the pipeline. It lives on one fiber at a time. */
+export interface Journey {
+  readonly operation: Operation
+  readonly model: string
+  /** The request as sent upstream (control fields removed); a continuation replaces it. */
+  request: unknown
+  readonly attempts: Array<Attempt>
+  /** Deployments that failed in this request: a retry prefers the others. */
+  readonly failed: Set<string>
+  /** Deployments that failed in a way only another deployment can fix. */
+  readonly excluded: Set<string>
+  readonly attemptsPerGroup: Map<string, number>
+  /** The groups to try, in order; fallbacks are appended once the primary's failure class is known. */
+  readonly plan: Array<string>
+  planned: boolean
+  /** The index in `plan` of the group entered last. */
+  entered: number
+  /** Set when a stream broke: the group must still have budget for this failure to be entered again. */
+  resumedAfter: ProviderError | undefined
+  readonly requestedFallbacks: ReadonlyArray<string> | undefined
+  readonly disableFallbacks: boolean
+}
+
+/**
+ * What one attempt does with the deployment it was given: a plain call, or opening a stream. It runs in
+ * the attempt's own scope, which also holds the deployment's in-flight lease; `outcome` may be updated
+ * later (a stream's tokens) and is recorded when the scope closes.
+ */
+export type Action<A> = (
+  provider: Provider,
+  deployment: Deployment,
+  request: unknown,
+  outcome: { latencyMillis: number | undefined; tokens: number }
+) => Effect.Effect<A, ProviderError, Scope.Scope>
+
+/** How an attempt ends: `close` releases its scope at once (a call); `keep` hands it to the caller (a stream). */
+export type ScopeMode = "close" | "keep"
+
+/** The pipeline of one router. */
+export interface Pipeline {
+  /** Starts a journey for a request, or fails if it names an unknown model. */
+  readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel>
+  /** Runs the plan from group `index` on. `Scoped` results carry the attempt's open scope. */
+  readonly run: <A>(
+    journey: Journey,
+    action: Action<A>,
+    mode: ScopeMode,
+    timeoutOf: (deployment: Deployment) => number,
+    index?: number
+  ) => Effect.Effect<Routed<Scoped<A>>, GroupFailure>
+  /** Records a failure that happened after an attempt succeeded (a stream that broke). */
+  readonly recordBreak: (journey: Journey, deployment: Deployment, error: ProviderError) => Effect.Effect<void>
+  /** The error a client sees once the journey cannot go on. */
+  readonly finalError: (journey: Journey, failure: GroupFailure) => NoDeploymentAvailable | AllAttemptsFailed
+}
+
+/** A value with the scope it still holds (closed already for calls). */
+export interface Scoped<A> {
+  readonly value: A
+  readonly scope: Scope.Closeable
+  readonly deployment: Deployment
+}
+
+/** Builds the pipeline over a router's deployments, policy, providers and state. */
+export const makePipeline = (
+  deployments: ReadonlyArray<Deployment>,
+  policy: Policy,
+  providers: ReadonlyMap<string, Provider>,
+  state: RouterStateShape
+): Pipeline => {
+  const groups = [...new Set(deployments.map((d) => d.group))]
+  // Which deployments can serve each operation, per group: decided once, here.
+  const routable = new Map<string, Map<string, ReadonlyArray<Deployment>>>()
+  for (const name of operationNames) {
+    const byGroup = new Map<string, Array<Deployment>>(groups.map((g) => [g, []]))
+    for (const d of deployments) if (providers.get(d.provider)!.operations.has(name)) byGroup.get(d.group)!.push(d)
+    routable.set(name, byGroup)
+  }
+  const strategy = policy.settings.routing_strategy ?? "simple-shuffle"
+  const cooldownsOn = policy.settings.disable_cooldowns !== true
+
+  const candidatesOf = (members: ReadonlyArray<Deployment>) =>
+    Effect.map(state.stats(members.map((d) => d.id)), (stats) =>
+      members.map((deployment, i): Candidate => ({ deployment, stats: stats[i]! })))
+
+  const noDeployment = (group: string, all: ReadonlyArray<Candidate>, now: number) => {
+    const until = all.map((c) => c.stats.cooldownUntil).filter((t) => t > 0)
+    // Without a cooldown, the deployments are at their rpm/tpm limit until the minute rolls over.
+    const retryAfterMillis = until.length > 0 ? Math.min(...until) - now : 60_000 - (now % 60_000)
+    return new NoDeploymentAvailable({
+      group,
+      retryAfterMillis,
+      message: `no deployment of "${group}" is available; retry in ${Math.ceil(retryAfterMillis / 1000)}s`
+    })
+  }
+
+  const membersOf = (journey: Journey, group: string) => routable.get(journey.operation.name)!.get(group)!
+
+  /** Counts a failure against its deployment and cools it down when the class's rule says so. */
+  const countFailure = (journey: Journey, deployment: Deployment, error: ProviderError) =>
+    Effect.gen(function*() {
+      journey.failed.add(deployment.id)
+      if (policy.retryKind(error) !== "same") journey.excluded.add(deployment.id)
+      const allowed = policy.allowedFails(error)
+      if (!cooldownsOn || allowed === undefined || membersOf(journey, deployment.group).length < 2) return
+      const count = yield* state.recordFailure(deployment.id, defaults.failureWindowMillis)
+      if (count > allowed) {
+        const now = yield* Clock.currentTimeMillis
+        yield* state.coolDown(deployment.id, now + policy.cooldownMillis(deployment, error))
+      }
+    })
+
+  const groupFailure = (
+    error: GroupFailure["error"],
+    attempt: number,
+    deployment: Deployment | undefined = undefined,
+    alternative = false
+  ): GroupFailure => ({ error, alternative, deployment, attempt })
+
+  /** One attempt in `group`: pick, act with a timeout in the attempt's scope, record the outcome. */
+  const attempt = <A>(
+    journey: Journey,
+    group: string,
+    action: Action<A>,
+    mode: ScopeMode,
+    timeoutOf: (deployment: Deployment) => number
+  ): Effect.Effect<Scoped<A>, GroupFailure> =>
+    Effect.gen(function*() {
+      const members = membersOf(journey, group)
+      const tried = (journey.attemptsPerGroup.get(group) ?? 0) + 1
+      journey.attemptsPerGroup.set(group, tried)
+      const broke = journey.resumedAfter
+      if (broke !== undefined && tried > 1 + policy.retriesFor(broke, undefined)) {
+        return yield* Effect.fail(groupFailure(broke, tried))
+      }
+      if (members.length === 0) {
+        const error = new UnsupportedOperation({
+          operation: journey.operation.name,
+          message: `no deployment of "${group}" supports ${journey.operation.name}`
+        })
+        return yield* Effect.fail(groupFailure(error, tried))
+      }
+      const all = yield* candidatesOf(members)
+      const start = yield* Clock.currentTimeMillis
+      const healthy = all.filter(isHealthy)
+      const fresh = healthy.filter((c) => !journey.failed.has(c.deployment.id))
+      const pool = fresh.length > 0 ? fresh : healthy.filter((c) => !journey.excluded.has(c.deployment.id))
+      if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
+      const { deployment } = yield* pick(strategy, pool)
+      const provider = providers.get(deployment.provider)!
+      const timeoutMillis = timeoutOf(deployment)
+      const scope = yield* Scope.make()
+      const lease = yield* state.acquire(deployment.id)
+      const outcome: { latencyMillis: number | undefined; tokens: number } = { latencyMillis: undefined, tokens: 0 }
+      yield* Scope.addFinalizer(scope, Effect.suspend(() => state.release(deployment.id, lease, outcome as CallOutcome)))
+      const exit = yield* action(provider, deployment, journey.request, outcome).pipe(
+        Effect.timeoutOrElse({
+          duration: timeoutMillis,
+          orElse: () => Effect.fail(new Timeout({ message: `no reply from ${deployment.id} within ${timeoutMillis}ms` }))
+        }),
+        Scope.provide(scope),
+        Effect.exit
+      )
+      const end = yield* Clock.currentTimeMillis
+      const durationMillis = end - start
+      if (Exit.isSuccess(exit)) {
+        outcome.latencyMillis = durationMillis
+        journey.attempts.push(new Attempt({ deployment: deployment.id, group, durationMillis }))
+        if (mode === "close") yield* Scope.close(scope, Exit.void)
+        return { value: exit.value, scope, deployment }
+      }
+      yield* Scope.close(scope, exit)
+      const error = yield* Effect.failCause(exit.cause).pipe(Effect.flip)
+      journey.attempts.push(new Attempt({ deployment: deployment.id, group, error: error._tag, durationMillis }))
+      yield* countFailure(journey, deployment, error)
+      const after = yield* candidatesOf(members)
+      const alternative = after.some((c) => isHealthy(c) && !journey.failed.has(c.deployment.id))
+      return yield* Effect.fail(groupFailure(error, tried, deployment, alternative))
+    })
+
+  /** The groups to fall back to after the primary failed with `failure`. */
+  const fallbackPlan = (journey: Journey, failure: GroupFailure): Array<string> => {
+    if (journey.disableFallbacks) return []
+    const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
+    const declared = list === "general" && journey.requestedFallbacks !== undefined
+      ? journey.requestedFallbacks
+      : policy.fallbacks(journey.model, list)
+    return [...new Set(declared)].filter((g) => g !== journey.model).slice(0, policy.maxFallbacks)
+  }
+
+  const stopsFallback = (failure: GroupFailure) =>
+    failure.error._tag !== "NoDeploymentAvailable" && failurePolicy(failure.error).fallback === "none"
+
+  const run: Pipeline["run"] = (journey, action, mode, timeoutOf, index = 0) => {
+    const group = journey.plan[index]!
+    journey.entered = index
+    return Effect.retry(attempt(journey, group, action, mode, timeoutOf), policy.retrySchedule).pipe(
+      Effect.map((scoped) => ({
+        response: scoped,
+        group,
+        deployment: scoped.deployment.id,
+        attempts: journey.attempts,
+        fallbacks: index
+      })),
+      Effect.catch((failure) => {
+        if (!journey.planned) {
+          journey.plan.push(...fallbackPlan(journey, failure))
+          journey.planned = true
+        }
+        return stopsFallback(failure) || index + 1 >= journey.plan.length
+          ? Effect.fail(failure)
+          : run(journey, action, mode, timeoutOf, index + 1)
+      })
+    )
+  }
+
+  const start: Pipeline["start"] = (operation, request) => {
+    const body = request as Record<string, unknown>
+    const model = String(body.model)
+    const known = routable.get(operation.name)!
+    if (!known.has(model)) return Effect.fail(new UnknownModel({ model, message: `model "${model}" is not configured` }))
+    const requested = Array.isArray(body.fallbacks) ? body.fallbacks.map(String) : undefined
+    const unknown = requested?.find((g) => !known.has(g))
+    if (unknown !== undefined) {
+      return Effect.fail(new UnknownModel({ model: unknown, message: `fallback model "${unknown}" is not configured` }))
+    }
+    const upstream = controlFields.some((f) => f in body)
+      ? Object.fromEntries(Object.entries(body).filter(([k]) => !controlFields.includes(k)))
+      : body
+    return Effect.succeed({
+      operation,
+      model,
+      request: upstream,
+      attempts: [],
+      failed: new Set(),
+      excluded: new Set(),
+      attemptsPerGroup: new Map(),
+      plan: [model],
+      planned: false,
+      entered: 0,
+      resumedAfter: undefined,
+      requestedFallbacks: requested,
+      disableFallbacks: body.disable_fallbacks === true
+    })
+  }
+
+  return {
+    start,
+    run,
+    recordBreak: (journey, deployment, error) =>
+      Effect.gen(function*() {
+        // The attempt that opened the stream failed after all: it keeps its budget slot and counts
+        // towards a cooldown like any other failure.
+        const i = journey.attempts.findLastIndex((a) => a.deployment === deployment.id && a.error === undefined)
+        const served = journey.attempts[i]
+        if (served !== undefined) journey.attempts[i] = new Attempt({ ...served, error: error._tag })
+        journey.resumedAfter = error
+        yield* countFailure(journey, deployment, error)
+      }),
+    finalError: (journey, failure) =>
+      failure.error._tag === "NoDeploymentAvailable" && journey.attempts.length === 0
+        ? failure.error
+        : new AllAttemptsFailed({
+          model: journey.model,
+          attempts: journey.attempts,
+          lastError: failure.error,
+          message: `${journey.model}: ${journey.attempts.length} attempt(s) failed; last: ${failure.error._tag}: ${failure.error.message}`
+        })
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The stream rules of the three text operations, as data: what text a chunk adds, how to ask another
+ * deployment for the rest of a broken reply, and how to fit the continuation's chunks onto what was sent.
+ */
+import { type Usage, usageFromWire } from "./Usage.ts"
+import type * as Wire from "./Wire.ts"
+
+/** How a continuation request is phrased for the deployment that will receive it. */
+export interface ContinuationOptions {
+  /** The target continues a trailing assistant message by itself. */
+  readonly prefill: boolean
+  /** Appended as a user message when the target cannot prefill; `null` turns it off. */
+  readonly instruction: string | null
+}
+
+/** The default continuation instruction, for targets without assistant prefill. */
+export const defaultContinuationPrompt =
+  "Your previous reply was cut off. Continue it exactly where it stopped, without repeating anything."
+
+const toWireUsage = (usage: Usage) => ({
+  prompt_tokens: usage.promptTokens,
+  completion_tokens: usage.completionTokens,
+  total_tokens: usage.totalTokens,
+  ...(usage.estimated ? { estimated: true } : {})
+})
+
+/** Messages that carry the partial reply, then the instruction when the target needs one. */
+const continuationMessages = (partial: string, options: ContinuationOptions) => [
+  { role: "assistant" as const, content: partial },
+  ...(options.prefill || options.instruction === null ? [] : [{ role: "user" as const, content: options.instruction }])
+]
+
+// ---------------------------------------------------------------------------------------------- chat
+
+const chatDelta = (chunk: Wire.ChatChunk) => chunk.choices[0]?.delta
+
+export const chatStream = {
+  text: (chunk: Wire.ChatChunk): string => chatDelta(chunk)?.content ?? "",
+  setText: (chunk: Wire.ChatChunk, text: string): Wire.ChatChunk => ({
+    ...chunk,
+    choices: chunk.choices.map((c, i) => (i === 0 ? { ...c, delta: { ...c.delta, content: text } } : c))
+  }),
+  usage: (chunk: Wire.ChatChunk) => usageFromWire(chunk.usage),
+  withUsage: (chunk: Wire.ChatChunk, usage: Usage): Wire.ChatChunk => ({ ...chunk, usage: toWireUsage(usage) }),
+  continueWith: (request: Wire.ChatRequest, partial: string, options: ContinuationOptions): Wire.ChatRequest => ({
+    ...request,
+    messages: [...request.messages, ...continuationMessages(partial, options)]
+  }),
+  /** A continuation's role-only opening chunk would announce a second reply: drop it. */
+  resumed: (chunk: Wire.ChatChunk): Wire.ChatChunk | undefined => {
+    const choice = chunk.choices[0]
+    const empty = choice === undefined
+      ? chunk.usage == null
+      : !choice.delta.content && !choice.delta.tool_calls && !choice.finish_reason
+    return empty ? undefined : chunk
+  },
+  /** Tool-call argument deltas are held until the reply finishes, so a break never leaves half a call. */
+  holds: (chunk: Wire.ChatChunk): boolean => {
+    const choice = chunk.choices[0]
+    return choice !== undefined && choice.delta.tool_calls !== undefined && !choice.finish_reason
+  }
+}
+
+// ----------------------------------------------------------------------------------------- completion
+
+export const completionStream = {
+  text: (chunk: Wire.CompletionResponse): string => chunk.choices[0]?.text ?? "",
+  setText: (chunk: Wire.CompletionResponse, text: string): Wire.CompletionResponse => ({
+    ...chunk,
+    choices: chunk.choices.map((c, i) => (i === 0 ? { ...c, text } : c))
+  }),
+  usage: (chunk: Wire.CompletionResponse) => usageFromWire(chunk.usage),
+  withUsage: (chunk: Wire.CompletionResponse, usage: Usage): Wire.CompletionResponse => ({
+    ...chunk,
+    usage: toWireUsage(usage)
+  }),
+  continueWith: (request: Wire.CompletionRequest, partial: string): Wire.CompletionRequest => ({
+    ...request,
+    prompt: typeof request.prompt === "string" ? request.prompt + partial : request.prompt.map((p) => p + partial)
+  }),
+  resumed: (chunk: Wire.CompletionResponse): Wire.CompletionResponse | undefined => chunk,
+  holds: (): boolean => false
+}
+
+// ------------------------------------------------------------------------------------------ responses
+
+/** Events that open a response; a continuation's copies of them are dropped. */
+const openingEvents = new Set([
+  "response.created",
+  "response.in_progress",
+  "response.output_item.added",
+  "response.content_part.added"
+])
+
+/** Rewrites every `output_text` text inside a value to the full text the client has seen. */
+const withFullText = (value: unknown, full: string): unknown => {
+  if (Array.isArray(value)) return value.map((v) => withFullText(v, full))
+  if (typeof value !== "object" || value === null) return value
+  const record = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(record)) out[k] = withFullText(v, full)
+  if (record.type === "output_text" && typeof record.text === "string") out.text = full
+  return out
+}
+
+const inputItems = (input: Wire.ResponsesRequest["input"]): ReadonlyArray<unknown> =>
+  typeof input === "string" ? [{ role: "user", content: input }] : input
+
+export const responsesStream = {
+  text: (event: Wire.ResponsesEvent): string =>
+    event.type === "response.output_text.delta" && typeof event.delta === "string" ? event.delta : "",
+  setText: (event: Wire.ResponsesEvent, text: string): Wire.ResponsesEvent => ({ ...event, delta: text }),
+  usage: (event: Wire.ResponsesEvent) =>
+    event.type === "response.completed" && typeof event.response === "object" && event.response !== null
+      ? usageFromWire((event.response as { readonly usage?: unknown }).usage)
+      : undefined,
+  withUsage: (event: Wire.ResponsesEvent, usage: Usage): Wire.ResponsesEvent => ({
+    ...event,
+    response: {
+      ...(event.response as object),
+      usage: {
+        input_tokens: usage.promptTokens,
+        output_tokens: usage.completionTokens,
+        total_tokens: usage.totalTokens,
+        ...(usage.estimated ? { estimated: true } : {})
+      }
+    }
+  }),
+  continueWith: (request: Wire.ResponsesRequest, partial: string, options: ContinuationOptions): Wire.ResponsesRequest => ({
+    ...request,
+    input: [...inputItems(request.input), ...continuationMessages(partial, options)]
+  }),
+  /** Drops the continuation's opening events and makes its closing events carry the whole text. */
+  resumed: (event: Wire.ResponsesEvent, sent: string): Wire.ResponsesEvent | undefined => {
+    if (openingEvents.has(event.type)) return undefined
+    if (event.type === "response.output_text.done") return { ...event, text: sent }
+    return event.type.endsWith(".done") || event.type === "response.completed"
+      ? withFullText(event, sent) as Wire.ResponsesEvent
+      : event
+  },
+  holds: (): boolean => false
+}
