@@ -3,7 +3,16 @@ export * from "./Config.ts"
 export * from "./Deployment.ts"
 export * from "./Errors.ts"
 export { operationNames, operations } from "./Operation.ts"
-export type { ChunkOf, Operation, OperationName, Operations, RequestOf, ResponseOf, StreamSpec } from "./Operation.ts"
+export type {
+  ChunkOf,
+  Operation,
+  OperationName,
+  Operations,
+  RequestOf,
+  ResponseOf,
+  StreamSpec,
+  TextStreamSpec
+} from "./Operation.ts"
 export * from "./Policy.ts"
 export * from "./Provider.ts"
 export * from "./Router.ts"

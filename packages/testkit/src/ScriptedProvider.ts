@@ -11,8 +11,15 @@ export type Outcome =
   | { readonly _tag: "Succeed"; readonly response?: unknown }
   | { readonly _tag: "Fail"; readonly error: ProviderError }
   | { readonly _tag: "Delay"; readonly millis: number; readonly then: Outcome }
-  /** A stream: these chunks, then (optionally) a failure instead of a clean end. */
-  | { readonly _tag: "Chunks"; readonly chunks: ReadonlyArray<unknown>; readonly error?: ProviderError }
+  /** A stream: these chunks, then a failure or a stall (no end, no error) instead of a clean end. */
+  | {
+    readonly _tag: "Chunks"
+    readonly chunks: ReadonlyArray<unknown>
+    readonly error?: ProviderError
+    readonly stall?: boolean
+  }
+  /** An outcome that depends on the request (for example, the rest of a partially sent reply). */
+  | { readonly _tag: "Dynamic"; readonly make: (request: unknown) => Outcome }
 
 /** Outcome constructors. */
 export const Outcome = {
@@ -20,7 +27,9 @@ export const Outcome = {
   fail: (error: ProviderError): Outcome => ({ _tag: "Fail", error }),
   delay: (millis: number, then: Outcome = { _tag: "Succeed" }): Outcome => ({ _tag: "Delay", millis, then }),
   chunks: (chunks: ReadonlyArray<unknown>, error?: ProviderError): Outcome =>
-    error === undefined ? { _tag: "Chunks", chunks } : { _tag: "Chunks", chunks, error }
+    error === undefined ? { _tag: "Chunks", chunks } : { _tag: "Chunks", chunks, error },
+  stall: (chunks: ReadonlyArray<unknown>): Outcome => ({ _tag: "Chunks", chunks, stall: true }),
+  dynamic: (make: (request: unknown) => Outcome): Outcome => ({ _tag: "Dynamic", make })
 }
 
 /** One request as the provider received it. */
@@ -60,14 +69,24 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
     received.push({ deployment, operation, request, at })
     return queues.get(deployment)?.shift() ?? fallbacks.get(deployment) ?? Outcome.succeed()
   }
-  const run = (outcome: Outcome, operation: OperationName, deployment: string): Effect.Effect<unknown, ProviderError> => {
+  const run = (
+    outcome: Outcome,
+    operation: OperationName,
+    deployment: string,
+    request: unknown
+  ): Effect.Effect<unknown, ProviderError> => {
     switch (outcome._tag) {
+      case "Dynamic":
+        return run(outcome.make(request), operation, deployment, request)
       case "Succeed":
         return Effect.succeed(outcome.response ?? sampleResponse(operation, deployment))
       case "Fail":
         return Effect.fail(outcome.error)
       case "Delay":
-        return Effect.andThen(Effect.sleep(Duration.millis(outcome.millis)), run(outcome.then, operation, deployment))
+        return Effect.andThen(
+          Effect.sleep(Duration.millis(outcome.millis)),
+          run(outcome.then, operation, deployment, request)
+        )
       case "Chunks":
         return outcome.error ? Effect.fail(outcome.error) : Effect.succeed(outcome.chunks[0])
     }
@@ -79,9 +98,12 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
     request: unknown
   ): Stream.Stream<unknown, ProviderError> => {
     switch (outcome._tag) {
+      case "Dynamic":
+        return toStream(outcome.make(request), operation, deployment, request)
       case "Chunks": {
         const chunks = Stream.fromIterable(outcome.chunks)
-        return outcome.error ? Stream.concat(chunks, Stream.fail(outcome.error)) : chunks
+        if (outcome.error) return Stream.concat(chunks, Stream.fail(outcome.error))
+        return outcome.stall ? Stream.concat(chunks, Stream.never) : chunks
       }
       case "Delay":
         return Stream.concat(
@@ -108,7 +130,7 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
     requestsTo: (deployment) => received.filter((r) => r.deployment === deployment),
     call: (operation, deployment, request) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        run(next(deployment.id, operation.name, request, at), operation.name as OperationName, deployment.id)
+        run(next(deployment.id, operation.name, request, at), operation.name as OperationName, deployment.id, request)
       ) as Effect.Effect<any, ProviderError>,
     stream: (operation, deployment, request) =>
       Stream.unwrap(Effect.map(Clock.currentTimeMillis, (at) =>
