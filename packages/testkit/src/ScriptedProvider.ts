@@ -4,7 +4,14 @@
  */
 import { type OperationName, operationNames, type Provider, type ProviderError } from "@switchyard/core"
 import { Clock, Duration, Effect, Stream } from "effect"
+import { partialOf, restAfter, textChunks } from "./Reference.ts"
 import { sampleResponse } from "./Samples.ts"
+
+/** By default a text stream sends the rest of the reference text, and speech sends its sample audio. */
+const referenceChunks = (operation: string, deployment: string, request: unknown): ReadonlyArray<unknown> =>
+  operation === "chat" || operation === "completion" || operation === "responses"
+    ? textChunks(operation, restAfter(partialOf(operation, request)))
+    : [sampleResponse(operation as OperationName, deployment)]
 
 /** What a deployment does with one request. */
 export type Outcome =
@@ -113,7 +120,11 @@ export const makeScriptedProvider = (options: ScriptedOptions = {}): ScriptedPro
       case "Fail":
         return Stream.fail(outcome.error)
       case "Succeed":
-        return Stream.fromIterable(options.defaultChunks?.(operation, deployment, request) ?? [outcome.response ?? {}])
+        return Stream.fromIterable(
+          outcome.response !== undefined
+            ? [outcome.response]
+            : options.defaultChunks?.(operation, deployment, request) ?? referenceChunks(operation, deployment, request)
+        )
     }
   }
   return {
