@@ -95,6 +95,34 @@ describe("the continuation request, as the fallback receives it", () => {
     }))
 })
 
+describe("router_settings.mid_stream_fallback", () => {
+  const request = { model: "first", messages: [{ role: "user", content: "tell me" }] }
+  const broken = Outcome.chunks(textChunks("chat", firstWords(4)).slice(0, 5), cut)
+
+  it.effect("off: a break fails the stream, typed, without calling the fallback", () =>
+    Effect.gen(function*() {
+      const p = makeScriptedProvider({ name: "prim" })
+      const f = makeScriptedProvider({ name: "fall" })
+      p.script("first#1", [broken])
+      const { router } = yield* routerFor(twoGroups("prim", "fall", "  mid_stream_fallback: \"off\""), [p, f])
+      const exit = yield* Effect.exit(collect(router, operations.chat as Operation, request))
+      assert.strictEqual(exit._tag, "Failure")
+      assert.strictEqual(f.received.length, 0)
+    }))
+
+  it.effect("restart: the fallback gets the original request and the text it repeats is trimmed", () =>
+    Effect.gen(function*() {
+      const p = makeScriptedProvider({ name: "prim" })
+      const f = makeScriptedProvider({ name: "fall" })
+      p.script("first#1", [broken])
+      f.otherwise("second#1", Outcome.chunks(textChunks("chat", REFERENCE_TEXT)))
+      const { router } = yield* routerFor(twoGroups("prim", "fall", "  mid_stream_fallback: restart"), [p, f])
+      const { chunks } = yield* collect(router, operations.chat as Operation, request)
+      assert.deepStrictEqual(f.received[0]!.request, request)
+      assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), REFERENCE_TEXT)
+    }))
+})
+
 describe("stall detection", () => {
   it.effect("a stream silent for stream_timeout is a break, continued at that moment and not before", () =>
     Effect.gen(function*() {
