@@ -130,12 +130,13 @@ export const retryAfterMillis = (error: ProviderError): number =>
   "retryAfterMillis" in error ? error.retryAfterMillis ?? 0 : 0
 
 /** One try against one deployment. `error` is absent on the attempt that succeeded. */
-export class Attempt extends Schema.Class<Attempt>("switchyard/Attempt")({
+export const Attempt = Schema.Struct({
   deployment: Schema.String,
   group: Schema.String,
   error: Schema.optionalKey(Schema.String),
   durationMillis: Schema.Number
-}) {}
+})
+export type Attempt = typeof Attempt.Type
 
 /** The request names a model group the config does not have. */
 export class UnknownModel extends Schema.TaggedError<UnknownModel>()("UnknownModel", {

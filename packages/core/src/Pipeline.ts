@@ -7,7 +7,7 @@ import { Clock, Effect, Exit, Scope } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
-  Attempt,
+  type Attempt,
   failurePolicy,
   NoDeploymentAvailable,
   type ProviderError,
@@ -204,13 +204,13 @@ export const makePipeline = (
       const durationMillis = end - start
       if (Exit.isSuccess(exit)) {
         outcome.latencyMillis = durationMillis
-        journey.attempts.push(new Attempt({ deployment: deployment.id, group, durationMillis }))
+        journey.attempts.push({ deployment: deployment.id, group, durationMillis })
         if (mode === "close") yield* Scope.close(scope, Exit.void)
         return { value: exit.value, scope, deployment }
       }
       yield* Scope.close(scope, exit)
       const error = yield* Effect.failCause(exit.cause).pipe(Effect.flip)
-      journey.attempts.push(new Attempt({ deployment: deployment.id, group, error: error._tag, durationMillis }))
+      journey.attempts.push({ deployment: deployment.id, group, error: error._tag, durationMillis })
       yield* countFailure(journey, deployment, error)
       const after = yield* candidatesOf(members)
       const alternative = after.some((c) => isHealthy(c) && !journey.failed.has(c.deployment.id))
@@ -292,7 +292,7 @@ export const makePipeline = (
         // towards a cooldown like any other failure.
         const i = journey.attempts.findLastIndex((a) => a.deployment === deployment.id && a.error === undefined)
         const served = journey.attempts[i]
-        if (served !== undefined) journey.attempts[i] = new Attempt({ ...served, error: error._tag })
+        if (served !== undefined) journey.attempts[i] = { ...served, error: error._tag }
         journey.resumedAfter = error
         yield* countFailure(journey, deployment, error)
       }),

@@ -3,7 +3,7 @@
  * real BPE tokenizer (js-tiktoken, cl100k_base); its ranks load on first use, not at startup.
  */
 import { Effect } from "effect"
-import { Usage } from "./Usage.ts"
+import type { Usage } from "./Usage.ts"
 
 let encoder: Promise<{ encode: (text: string) => Array<number> }> | undefined
 const load = () =>
@@ -23,5 +23,5 @@ export const estimateUsage = (request: unknown, completion: string): Effect.Effe
   Effect.promise(load).pipe(Effect.map((tokenizer) => {
     const promptTokens = tokenizer.encode(promptText(request)).length
     const completionTokens = tokenizer.encode(completion).length
-    return new Usage({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true })
+    return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }
   }))

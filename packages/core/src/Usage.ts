@@ -4,16 +4,17 @@
 import { Schema } from "effect"
 
 /** Token counts of one reply; `estimated` marks counts made by our tokenizer rather than the upstream. */
-export class Usage extends Schema.Class<Usage>("switchyard/Usage")({
+export const Usage = Schema.Struct({
   promptTokens: Schema.Number,
   completionTokens: Schema.Number,
   totalTokens: Schema.Number,
   estimated: Schema.optionalKey(Schema.Boolean)
-}) {}
+})
+export type Usage = typeof Usage.Type
 
 /** The sum of two usages; estimated when either part was. */
 export const addUsage = (a: Usage, b: Usage): Usage =>
-  new Usage({
+  ({
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     totalTokens: a.totalTokens + b.totalTokens,
@@ -29,5 +30,5 @@ export const usageFromWire = (wire: unknown): Usage | undefined => {
   const prompt = count(u.prompt_tokens ?? u.input_tokens)
   const completion = count(u.completion_tokens ?? u.output_tokens)
   const total = u.total_tokens === undefined ? prompt + completion : count(u.total_tokens)
-  return new Usage({ promptTokens: prompt, completionTokens: completion, totalTokens: total })
+  return { promptTokens: prompt, completionTokens: completion, totalTokens: total }
 }
