@@ -58,6 +58,8 @@ export interface Journey {
   resumedAfter: ProviderError | undefined
   readonly requestedFallbacks: ReadonlyArray<string> | undefined
   readonly disableFallbacks: boolean
+  /** The last failure an upstream gave: what the client is told, even if a cooldown ended the journey. */
+  lastProviderError: ProviderError | undefined
 }
 
 /**
@@ -153,8 +155,9 @@ export const makePipeline = (
     error: GroupFailure["error"],
     attempt: number,
     deployment: Deployment | undefined = undefined,
-    alternative = false
-  ): GroupFailure => ({ error, alternative, deployment, attempt })
+    alternative = false,
+    healthy = false
+  ): GroupFailure => ({ error, alternative, healthy, deployment, attempt })
 
   /** One attempt in `group`: pick, act with a timeout in the attempt's scope, record the outcome. */
   const attempt = <A>(
@@ -211,10 +214,11 @@ export const makePipeline = (
       yield* Scope.close(scope, exit)
       const error = yield* Effect.failCause(exit.cause).pipe(Effect.flip)
       journey.attempts.push({ deployment: deployment.id, group, error: error._tag, durationMillis })
+      journey.lastProviderError = error
       yield* countFailure(journey, deployment, error)
-      const after = yield* candidatesOf(members)
-      const alternative = after.some((c) => isHealthy(c) && !journey.failed.has(c.deployment.id))
-      return yield* Effect.fail(groupFailure(error, tried, deployment, alternative))
+      const after = yield* candidatesOf(members).pipe(Effect.map((cs) => cs.filter(isHealthy)))
+      const alternative = after.some((c) => !journey.failed.has(c.deployment.id))
+      return yield* Effect.fail(groupFailure(error, tried, deployment, alternative, after.length > 0))
     })
 
   /** The groups to fall back to after the primary failed with `failure`. */
@@ -266,7 +270,8 @@ export const makePipeline = (
     const upstream = controlFields.some((f) => f in body)
       ? Object.fromEntries(Object.entries(body).filter(([k]) => !controlFields.includes(k)))
       : body
-    return Effect.succeed({
+    // Built when the effect runs, not when it is created, so a routed effect can be run again afresh.
+    return Effect.sync((): Journey => ({
       operation,
       model,
       request: upstream,
@@ -279,8 +284,9 @@ export const makePipeline = (
       entered: 0,
       resumedAfter: undefined,
       requestedFallbacks: requested,
-      disableFallbacks: body.disable_fallbacks === true
-    })
+      disableFallbacks: body.disable_fallbacks === true,
+      lastProviderError: undefined
+    }))
   }
 
   return {
@@ -294,16 +300,18 @@ export const makePipeline = (
         const served = journey.attempts[i]
         if (served !== undefined) journey.attempts[i] = { ...served, error: error._tag }
         journey.resumedAfter = error
+        journey.lastProviderError = error
         yield* countFailure(journey, deployment, error)
       }),
-    finalError: (journey, failure) =>
-      failure.error._tag === "NoDeploymentAvailable" && journey.attempts.length === 0
-        ? failure.error
-        : new AllAttemptsFailed({
-          model: journey.model,
-          attempts: journey.attempts,
-          lastError: failure.error,
-          message: `${journey.model}: ${journey.attempts.length} attempt(s) failed; last: ${failure.error._tag}: ${failure.error.message}`
-        })
+    finalError: (journey, failure) => {
+      if (failure.error._tag === "NoDeploymentAvailable" && journey.lastProviderError === undefined) return failure.error
+      const last = failure.error._tag === "NoDeploymentAvailable" ? journey.lastProviderError! : failure.error
+      return new AllAttemptsFailed({
+        model: journey.model,
+        attempts: journey.attempts,
+        lastError: last,
+        message: `${journey.model}: ${journey.attempts.length} attempt(s) failed; last: ${last._tag}: ${last.message}`
+      })
+    }
   }
 }

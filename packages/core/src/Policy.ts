@@ -45,6 +45,8 @@ export interface GroupFailure {
   readonly error: ProviderError | NoDeploymentAvailable
   /** A healthy deployment of the group has not failed in this request yet: retry there, without sleeping. */
   readonly alternative: boolean
+  /** Some deployment of the group is healthy at all; when none is, waiting inside the group is pointless. */
+  readonly healthy: boolean
   /** The deployment that failed, when one was called. */
   readonly deployment: Deployment | undefined
   /** How many attempts this request has made in the group, this one included. */
@@ -98,7 +100,7 @@ export const makePolicy = (settings: RouterSettings = {}): Policy => {
   // group spends the same budget.
   const canRetry = (failure: GroupFailure): boolean => {
     const error = failure.error
-    if (error._tag === "NoDeploymentAvailable") return false
+    if (error._tag === "NoDeploymentAvailable" || !failure.healthy) return false
     const kind = retryKind(error)
     if (kind === "never" || (kind === "other" && !failure.alternative)) return false
     return failure.attempt <= retriesFor(error, failure.deployment)

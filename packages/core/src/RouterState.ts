@@ -33,7 +33,7 @@ export interface RouterStateShape {
   readonly coolDown: (id: string, untilMillis: number) => Effect.Effect<void>
   /** Starts a call: takes an in-flight lease and counts a request. Returns the lease to release. */
   readonly acquire: (id: string) => Effect.Effect<string>
-  /** Ends a call: releases its lease and records latency and tokens. */
+  /** Ends a call: releases its lease and records latency and tokens; a lease not held (any more) is ignored. */
   readonly release: (id: string, lease: string, outcome: CallOutcome) => Effect.Effect<void>
 }
 
@@ -73,7 +73,8 @@ class MinuteWindow {
 interface Entry {
   cooldownUntil: number
   failures: Array<number>
-  inFlight: number
+  /** The leases of the calls in flight: releasing a lease that is not here (again, or never taken) is a no-op. */
+  readonly leases: Set<string>
   latencyMillis: number | undefined
   readonly requests: MinuteWindow
   readonly tokens: MinuteWindow
@@ -89,7 +90,7 @@ export const makeMemoryState = (): RouterStateShape => {
       e = {
         cooldownUntil: 0,
         failures: [],
-        inFlight: 0,
+        leases: new Set(),
         latencyMillis: undefined,
         requests: new MinuteWindow(),
         tokens: new MinuteWindow()
@@ -106,7 +107,7 @@ export const makeMemoryState = (): RouterStateShape => {
           const e = entry(id)
           return {
             cooldownUntil: e.cooldownUntil > now ? e.cooldownUntil : 0,
-            inFlight: e.inFlight,
+            inFlight: e.leases.size,
             latencyMillis: e.latencyMillis,
             rpm: e.requests.read(now),
             tpm: e.tokens.read(now)
@@ -129,14 +130,15 @@ export const makeMemoryState = (): RouterStateShape => {
     acquire: (id) =>
       withNow((now) => {
         const e = entry(id)
-        e.inFlight++
+        const lease = String(++leases)
+        e.leases.add(lease)
         e.requests.add(now, 1)
-        return String(++leases)
+        return lease
       }),
-    release: (id, _lease, outcome) =>
+    release: (id, lease, outcome) =>
       withNow((now) => {
         const e = entry(id)
-        e.inFlight = Math.max(0, e.inFlight - 1)
+        if (!e.leases.delete(lease)) return
         if (outcome.tokens > 0) e.tokens.add(now, outcome.tokens)
         if (outcome.latencyMillis !== undefined) {
           e.latencyMillis = e.latencyMillis === undefined

@@ -184,7 +184,7 @@ export const openStream = <Req, Chunk>(
         yield* Scope.close(current.scope, Exit.void)
         held.length = 0
         trimming = undefined
-        const failure = { error: midStream, alternative: false, deployment: broken, attempt: 0 }
+        const failure = { error: midStream, alternative: false, healthy: false, deployment: broken, attempt: 0 }
         if (text === undefined || mode === "off") return yield* Effect.fail(pipeline.finalError(journey, failure))
         parts.push(segmentUsage ?? (yield* estimateUsage(lastRequest, segmentText)))
         segmentUsage = undefined
