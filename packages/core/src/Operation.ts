@@ -7,24 +7,27 @@ import { chatStream, completionStream, type ContinuationOptions, responsesStream
 import { type Usage, usageFromWire } from "./Usage.ts"
 import * as Wire from "./Wire.ts"
 
-/** The rules of a text stream, which can be continued on another deployment after a break. */
+/**
+ * The rules of a text stream, which can be continued on another deployment after a break. Written as
+ * methods so an operation with a specific chunk type still fits where any operation is accepted.
+ */
 export interface TextStreamSpec<Req, Chunk> {
   readonly kind: "text"
   readonly chunk: Schema.Codec<Chunk, unknown>
   /** The text a chunk adds to the reply. */
-  readonly text: (chunk: Chunk) => string
+  text(chunk: Chunk): string
   /** The same chunk carrying other text (for trimming an overlap). */
-  readonly setText: (chunk: Chunk, text: string) => Chunk
+  setText(chunk: Chunk, text: string): Chunk
   /** The usage a chunk reports, if it reports one. */
-  readonly usage: (chunk: Chunk) => Usage | undefined
+  usage(chunk: Chunk): Usage | undefined
   /** The same chunk reporting another usage (the sum over every part of a continued stream). */
-  readonly withUsage: (chunk: Chunk, usage: Usage) => Chunk
+  withUsage(chunk: Chunk, usage: Usage): Chunk
   /** The request that asks for the rest of a reply of which `partial` was already sent. */
-  readonly continueWith: (request: Req, partial: string, options: ContinuationOptions) => Req
+  continueWith(request: Req, partial: string, options: ContinuationOptions): Req
   /** Fits a continuation's chunk onto the stream the client already has; `undefined` drops it. */
-  readonly resumed: (chunk: Chunk, sent: string) => Chunk | undefined
+  resumed(chunk: Chunk, sent: string): Chunk | undefined
   /** Whether a chunk must be held back until the reply finishes (a tool call being assembled). */
-  readonly holds: (chunk: Chunk) => boolean
+  holds(chunk: Chunk): boolean
 }
 
 /** How an operation streams. Text streams can be continued after a break; byte streams cannot. */

@@ -1,0 +1,142 @@
+/**
+ * A provider for any upstream that speaks the OpenAI wire format. What differs between OpenAI itself, the
+ * OpenAI-compatible servers and Azure is only where a request goes and how it authenticates (an `Endpoint`);
+ * bodies, streaming, uploads and binary replies are the same and live here once.
+ */
+import {
+  type Deployment,
+  type Operation,
+  type OperationName,
+  type Provider,
+  type ProviderError,
+  UnsupportedOperation,
+  type Wire
+} from "@switchyard/core"
+import { Effect, Redacted, Stream } from "effect"
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { uploadForm } from "./Multipart.ts"
+import { guardStream } from "./StreamGuard.ts"
+import { bodyBytes, decodeWith, type JsonEvent, readJson, readText, send, sseEvents } from "./Upstream.ts"
+
+/** Where one operation of one deployment is sent, with the headers that authenticate it. */
+export interface Route {
+  readonly url: string
+  readonly urlParams?: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** How an OpenAI-shaped upstream is reached; fails (e.g. NotFound) when the deployment lacks what it needs. */
+export type Endpoint = (deployment: Deployment, operation: Operation) => Effect.Effect<Route, ProviderError>
+
+/** What distinguishes one OpenAI-shaped provider from another. */
+export interface OpenAiShapedOptions {
+  readonly name: string
+  readonly operations: ReadonlyArray<OperationName>
+  readonly endpoint: Endpoint
+}
+
+/** The values to scrub from messages for a deployment: its key. */
+export const secretsOf = (deployment: Deployment): ReadonlyArray<string> =>
+  deployment.apiKey === undefined ? [] : [Redacted.value(deployment.apiKey)]
+
+type Body = Record<string, unknown>
+
+/** The JSON body sent upstream: the client's fields, the deployment's model, and the streaming switches. */
+const jsonBody = (operation: Operation, deployment: Deployment, request: unknown, streaming: boolean): Body => {
+  const { stream: _stream, stream_options, ...rest } = request as Body
+  if (!streaming || operation.stream?.kind !== "text") return { ...rest, model: deployment.model }
+  // Chat and completion streams report usage only when asked; the router needs it to count tokens.
+  const options = operation.name === "chat" || operation.name === "completion"
+    ? { stream_options: { ...(stream_options as Body | undefined), include_usage: true } }
+    : stream_options === undefined
+    ? {}
+    : { stream_options }
+  return { ...rest, model: deployment.model, stream: true, ...options }
+}
+
+/** The HTTP request for one call or stream. */
+const buildRequest = (route: Route, operation: Operation, deployment: Deployment, request: unknown, streaming: boolean) => {
+  const base = HttpClientRequest.post(route.url).pipe(
+    HttpClientRequest.setHeaders(route.headers),
+    route.urlParams === undefined ? (r) => r : HttpClientRequest.setUrlParams(route.urlParams)
+  )
+  if (operation.name === "transcription") {
+    return HttpClientRequest.bodyFormData(base, uploadForm(request as Wire.TranscriptionRequest, deployment.model))
+  }
+  return HttpClientRequest.bodyJsonUnsafe(
+    streaming && operation.stream?.kind === "text" ? HttpClientRequest.accept(base, "text/event-stream") : base,
+    jsonBody(operation, deployment, request, streaming)
+  )
+}
+
+const contentTypeOf = (response: HttpClientResponse.HttpClientResponse, fallback: string) =>
+  response.headers["content-type"] ?? fallback
+
+/** Concatenates byte pieces into one array. */
+const concatBytes = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** A binary reply (speech) as AudioChunks, one per piece the socket delivered, keeping the upstream's type. */
+const audioChunks = (response: HttpClientResponse.HttpClientResponse, secrets: ReadonlyArray<string>) => {
+  const contentType = contentTypeOf(response, "application/octet-stream")
+  return Stream.map(bodyBytes(response, secrets), (data): Wire.AudioChunk => ({ contentType, data }))
+}
+
+/** Whether an event ends a reply: a choice with a finish reason, or a finished Responses API response. */
+const isFinalEvent = (event: JsonEvent): boolean => {
+  const data = event.data as { readonly type?: unknown; readonly choices?: unknown }
+  if (data.type === "response.completed" || data.type === "response.incomplete") return true
+  const choice = Array.isArray(data.choices) ? (data.choices[0] as { finish_reason?: unknown } | undefined) : undefined
+  return typeof choice?.finish_reason === "string"
+}
+
+/** Builds an OpenAI-shaped provider over a shared HttpClient. */
+export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiShapedOptions): Provider => {
+  const supported = new Set<OperationName>(options.operations)
+  const unsupported = (operation: Operation) =>
+    new UnsupportedOperation({ operation: operation.name, message: `${options.name} does not support ${operation.name}` })
+
+  const open = (operation: Operation, deployment: Deployment, request: unknown, streaming: boolean) =>
+    Effect.gen(function*() {
+      if (!supported.has(operation.name as OperationName)) return yield* Effect.fail(unsupported(operation))
+      const route = yield* options.endpoint(deployment, operation)
+      const secrets = secretsOf(deployment)
+      const response = yield* send(client, buildRequest(route, operation, deployment, request, streaming), secrets)
+      return { response, secrets }
+    })
+
+  const call = <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
+    Effect.gen(function*() {
+      const { response, secrets } = yield* open(operation, deployment, request, false)
+      if (operation.stream?.kind === "bytes") {
+        const pieces = yield* Stream.runCollect(bodyBytes(response, secrets))
+        const audio = { contentType: contentTypeOf(response, "application/octet-stream"), data: concatBytes(pieces) }
+        return yield* decodeWith(operation.response, audio, secrets, response.status)
+      }
+      // Transcriptions asked for as text, srt or vtt come back as plain text, not JSON.
+      if (operation.name === "transcription" && !contentTypeOf(response, "").includes("json")) {
+        const text = yield* readText(response, secrets)
+        return yield* decodeWith(operation.response, { text }, secrets, response.status)
+      }
+      return yield* readJson(response, operation.response, secrets)
+    })
+
+  const stream = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, deployment: Deployment, request: Req) => {
+    const spec = operation.stream
+    if (spec === undefined) return Stream.fail(unsupported(operation))
+    const chunks = Stream.unwrap(Effect.map(open(operation, deployment, request, true), ({ response, secrets }) =>
+      spec.kind === "bytes"
+        ? (audioChunks(response, secrets) as Stream.Stream<Chunk, ProviderError>)
+        : Stream.mapEffect(sseEvents(response, secrets, isFinalEvent), (event) => decodeWith(spec.chunk, event.data, secrets))))
+    return guardStream(spec, chunks)
+  }
+
+  return { name: options.name, operations: supported, supportsPrefill: false, call, stream }
+}

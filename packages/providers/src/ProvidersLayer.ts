@@ -1,0 +1,27 @@
+/**
+ * The Providers service with every built-in provider over ONE HttpClient, so connections are pooled and
+ * kept alive across all deployments and requests.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Providers } from "@switchyard/core"
+import { Effect, Layer } from "effect"
+import { HttpClient } from "effect/http"
+import { makeAnthropic } from "./Anthropic.ts"
+import { makeAzure } from "./Azure.ts"
+import { makeOpenAi, openAiAliases } from "./OpenAi.ts"
+
+/** Every config prefix that names a built-in provider under another name (`groq` → `openai`, …). */
+export const providerAliases: Readonly<Record<string, string>> = { ...openAiAliases }
+
+/** The built-in providers (openai and its aliases, azure, anthropic) over a given client. */
+export const makeProviders = (client: HttpClient.HttpClient): Providers["Service"] =>
+  Providers.fromList([makeOpenAi(client), makeAzure(client), makeAnthropic(client)], providerAliases)
+
+/** The built-in providers over the HttpClient in context (tests and embedders may bring their own). */
+export const providersLayer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(
+  Providers,
+  Effect.map(HttpClient.HttpClient, makeProviders)
+)
+
+/** The built-in providers over one undici-backed client with keep-alive pooling. */
+export const ProvidersLive: Layer.Layer<Providers> = providersLayer.pipe(Layer.provide(NodeHttpClient.layerUndici))

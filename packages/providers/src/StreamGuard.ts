@@ -1,0 +1,32 @@
+/**
+ * The rule that makes provider streams continuable: a failure before the first chunk is an ordinary
+ * failure (the router may retry or fall back as for a plain call), a failure after it is `MidStream`
+ * carrying the text that had arrived, so the router can continue elsewhere without losing or repeating text.
+ */
+import type { Operation, ProviderError } from "@switchyard/core"
+import { Effect, Stream } from "effect"
+import { midStream } from "./ErrorMapping.ts"
+
+/**
+ * Guards a provider stream: counts what passed and converts failures after the first chunk to MidStream.
+ * Stalls are not detected here: the router times each pull with the deployment's stream timeout.
+ */
+export const guardStream = <Chunk>(
+  spec: NonNullable<Operation<string, any, any, Chunk>["stream"]>,
+  chunks: Stream.Stream<Chunk, ProviderError>
+): Stream.Stream<Chunk, ProviderError> =>
+  Stream.suspend(() => {
+    // Per subscription: the same stream value may be run twice, and each run has its own progress.
+    let sent = 0
+    let received = ""
+    const textOf = spec.kind === "text" ? spec.text : () => ""
+    return chunks.pipe(
+      Stream.tap((chunk) =>
+        Effect.sync(() => {
+          sent++
+          received += textOf(chunk)
+        })
+      ),
+      Stream.mapError((error) => (sent > 0 ? midStream(error, received) : error))
+    )
+  })

@@ -1,0 +1,13 @@
+/** Switchyard providers: adapters from the operations to vendors' HTTP APIs, over effect's HttpClient. */
+export * from "./Anthropic.ts"
+export * from "./AnthropicStream.ts"
+export * from "./AnthropicTranslate.ts"
+export * from "./AnthropicWire.ts"
+export * from "./Azure.ts"
+export * from "./ErrorMapping.ts"
+export * from "./Multipart.ts"
+export * from "./OpenAi.ts"
+export * from "./OpenAiCompatible.ts"
+export * from "./ProvidersLayer.ts"
+export * from "./StreamGuard.ts"
+export * from "./Upstream.ts"
