@@ -1,0 +1,73 @@
+/**
+ * The gateway as a process runs it: the server over the real providers and the in-memory router state,
+ * with OTLP export when configured, logs on stdout, and a ready line once the socket is bound. Bad
+ * command lines and configs exit 2 with the reason before anything starts.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { type InvalidConfig, type LoadedConfig, RouterState } from "@switchyard/core"
+import { ProvidersLive } from "@switchyard/providers"
+import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
+import { HttpServer, type HttpServerError } from "effect/http"
+import { type CliArgs, parseCliArgs, usage, UsageError } from "./CliArgs.ts"
+import { checkConfig, formatIssues, loadConfigFile } from "./ConfigFile.ts"
+import { DEFAULT_DRAIN_TIMEOUT_MILLIS, gatewayServer, type ServeOptions } from "./Server.ts"
+import { telemetryLayer } from "./Telemetry.ts"
+
+/** How the process logs and serves. */
+export interface LaunchOptions extends ServeOptions {
+  readonly logFormat?: "logfmt" | "json"
+}
+
+/** The URL a bound server answers on. */
+export const serverUrl = HttpServer.addressFormattedWith(Effect.succeed)
+
+/** Prints the ready line (tools wait for it) and, on shutdown, that open requests are draining. */
+const announce = (loaded: LoadedConfig, drainMillis: number) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const url = yield* serverUrl
+    const groups = new Set(loaded.config.model_list.map((m) => m.model_name)).size
+    console.log(`switchyard listening on ${url} (${groups} model groups)`)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => console.log(`switchyard shutting down: draining open requests for up to ${drainMillis / 1000}s`))
+    )
+  }))
+
+/** The whole gateway process as one Layer, ready for `Layer.launch`. */
+export const gatewayProcess = (
+  loaded: LoadedConfig,
+  options: LaunchOptions
+): Layer.Layer<never, InvalidConfig | HttpServerError.ServeError> =>
+  announce(loaded, options.drainTimeoutMillis ?? DEFAULT_DRAIN_TIMEOUT_MILLIS).pipe(
+    Layer.provide(gatewayServer(loaded, options)),
+    Layer.provide(Layer.mergeAll(ProvidersLive, RouterState.memory)),
+    Layer.provide(telemetryLayer),
+    Layer.provide(Logger.layer([options.logFormat === "json" ? Logger.consoleJson : Logger.consoleLogFmt]))
+  )
+
+/** Parses the command line, or exits 2 with the usage. */
+export const argsOrExit = (argv: ReadonlyArray<string>): CliArgs => {
+  try {
+    return parseCliArgs(argv)
+  } catch (e) {
+    console.error(e instanceof UsageError ? `${e.message}\n\n${usage}` : String(e))
+    return process.exit(2)
+  }
+}
+
+/** Loads a config file and checks it against the real providers, or exits 2 naming every issue. */
+export const configOrExit = async (path: string): Promise<LoadedConfig> => {
+  const exit = await Effect.runPromiseExit(
+    loadConfigFile(path).pipe(Effect.tap(checkConfig), Effect.provide(ProvidersLive))
+  )
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Exit.findErrorOption(exit)
+  console.error(error._tag === "Some" ? `invalid config ${path}:\n${formatIssues(error.value)}` : `cannot load ${path}`)
+  return process.exit(2)
+}
+
+/** Runs a gateway process until SIGTERM/SIGINT; a signal that ends in a clean drain exits 0. */
+export const runGateway = <E>(layer: Layer.Layer<never, E>): void =>
+  NodeRuntime.runMain(Layer.launch(layer), {
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  })

@@ -1,0 +1,137 @@
+/**
+ * Request bodies: read once up to the size limit, parsed as JSON or as `multipart/form-data`, then
+ * decoded with the operation's own request schema. Nothing here knows an operation: multipart fields are
+ * coerced to numbers or booleans where the schema asks for them, so the same decode serves every route.
+ */
+import { formatPath, type Operation } from "@switchyard/core"
+import { ByteSize, Effect, Schema, SchemaAST, SchemaIssue, Stream } from "effect"
+import { HttpServerRequest, Multipart } from "effect/http"
+import { type ApiError, ApiErrors } from "./HttpErrors.ts"
+
+/** The default body limit: OpenAI's own limit for audio uploads. */
+export const DEFAULT_MAX_BODY_MB = 25
+
+/** The limit in bytes for `general_settings.max_request_body_mb`. */
+export const bodyLimitBytes = (maxRequestBodyMb: number | undefined): number =>
+  Math.floor((maxRequestBodyMb ?? DEFAULT_MAX_BODY_MB) * 1024 * 1024)
+
+const isBodyTooLarge = (error: unknown): boolean => {
+  const reason = (error as { readonly reason?: { readonly reason?: unknown; readonly _tag?: unknown } }).reason
+  return reason?.reason === "BodyTooLarge" || reason?._tag === "BodyTooLarge"
+}
+
+/** Reads the whole body, failing with 413 past `limitBytes`. */
+const readBytes = (request: HttpServerRequest.HttpServerRequest, limitBytes: number) =>
+  request.arrayBuffer.pipe(
+    Effect.map((buffer) => new Uint8Array(buffer)),
+    Effect.provideService(HttpServerRequest.MaxBodySize, ByteSize.bytes(limitBytes)),
+    Effect.mapError((error): ApiError =>
+      isBodyTooLarge(error) ? ApiErrors.bodyTooLarge(limitBytes) : ApiErrors.malformedJson("the body could not be read")
+    )
+  )
+
+const parseJson = (bytes: Uint8Array): Effect.Effect<Record<string, unknown>, ApiError> =>
+  Effect.try({
+    try: () => JSON.parse(new TextDecoder().decode(bytes)) as unknown,
+    catch: (e) => ApiErrors.malformedJson(bytes.length === 0 ? "the body is empty" : (e as Error).message)
+  }).pipe(Effect.flatMap((value) =>
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Effect.succeed(value as Record<string, unknown>)
+      : Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+  ))
+
+/** The scalar kinds a property accepts, read from the schema (through unions such as `NullOr`). */
+const scalarKinds = (ast: SchemaAST.AST): Set<string> => {
+  const kinds = new Set<string>()
+  const visit = (node: SchemaAST.AST) => {
+    if (SchemaAST.isUnion(node)) node.types.forEach(visit)
+    else kinds.add(node._tag)
+  }
+  visit(ast)
+  return kinds
+}
+
+/** Turns a form field into the type the schema wants; a field it cannot read as such stays a string. */
+const coerce = (value: string, kinds: Set<string> | undefined): unknown => {
+  if (kinds === undefined || kinds.has("String")) return value
+  if (kinds.has("Number") && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value)
+  if (kinds.has("Boolean") && (value === "true" || value === "false")) return value === "true"
+  return value
+}
+
+const fieldKinds = (operation: Operation): Map<string, Set<string>> => {
+  const ast = operation.request.ast
+  const kinds = new Map<string, Set<string>>()
+  if (SchemaAST.isObjects(ast)) for (const p of ast.propertySignatures) kinds.set(String(p.name), scalarKinds(p.type))
+  return kinds
+}
+
+/** Parses a multipart body: files become `{ filename, contentType, data }`, repeated or `name[]` fields arrays. */
+const parseMultipart = (
+  request: HttpServerRequest.HttpServerRequest,
+  bytes: Uint8Array,
+  operation: Operation,
+  limitBytes: number
+): Effect.Effect<Record<string, unknown>, ApiError> =>
+  Effect.gen(function*() {
+    const kinds = fieldKinds(operation)
+    const parts = yield* Stream.make(bytes).pipe(
+      Stream.pipeThroughChannel(Multipart.makeChannel(request.headers)),
+      // A file's content must be read before the next part, so parts are consumed one at a time.
+      Stream.mapEffect((part) =>
+        part._tag === "Field"
+          ? Effect.succeed({ key: part.key, value: part.value as unknown, file: false })
+          : Effect.map(part.contentEffect, (data) => ({
+            key: part.key,
+            value: { filename: part.name, contentType: part.contentType, data } as unknown,
+            file: true
+          }))
+      ),
+      Stream.runCollect,
+      Effect.provideService(Multipart.MaxFieldSize, ByteSize.bytes(limitBytes)),
+      Effect.provideService(Multipart.MaxFileSize, ByteSize.bytes(limitBytes)),
+      Effect.mapError((e) => ApiErrors.malformedJson(`invalid multipart/form-data: ${e.message}`))
+    )
+    const body: Record<string, unknown> = {}
+    for (const { key, value, file } of parts) {
+      const list = key.endsWith("[]")
+      const name = list ? key.slice(0, -2) : key
+      const typed = file ? value : coerce(value as string, kinds.get(name))
+      const previous = body[name]
+      body[name] = previous === undefined
+        ? (list ? [typed] : typed)
+        : [...(Array.isArray(previous) ? previous : [previous]), typed]
+    }
+    return body
+  })
+
+/** Reads and parses a request body as JSON, or as multipart when the content type says so. */
+export const readBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  operation: Operation,
+  limitBytes: number
+): Effect.Effect<Record<string, unknown>, ApiError> =>
+  Effect.flatMap(readBytes(request, limitBytes), (bytes) =>
+    (request.headers["content-type"] ?? "").toLowerCase().startsWith("multipart/form-data")
+      ? parseMultipart(request, bytes, operation, limitBytes)
+      : parseJson(bytes))
+
+/** `{ path, message }` for every issue of a schema error, paths formatted as `messages[0].role`. */
+const issuesOf = (error: Schema.SchemaError) =>
+  SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues.map((i) => ({
+    path: formatPath((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))),
+    message: i.message
+  }))
+
+/** Decodes a parsed body with the operation's request schema, reporting every bad field (400). */
+export const decodeRequest = <Req>(
+  operation: Operation<string, Req>,
+  body: Record<string, unknown>
+): Effect.Effect<Req, ApiError> =>
+  Schema.decodeUnknownEffect(operation.request)(body, { errors: "all" }).pipe(
+    Effect.mapError((error) => {
+      const issues = issuesOf(error)
+      const message = issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ")
+      return ApiErrors.invalidParam(issues[0]?.path || null, `invalid request: ${message}`)
+    })
+  )

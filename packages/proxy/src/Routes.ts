@@ -1,0 +1,95 @@
+/**
+ * The gateway's routes. Every operation of the core registry gets `POST /v1<path>` and `POST <path>`,
+ * both served by the one generic handler; the rest are models, health and metrics. Anything else is an
+ * OpenAI-shaped 404.
+ */
+import { type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
+import { Effect, Layer } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Auth } from "./Auth.ts"
+import { makeOperationHandler } from "./Handler.ts"
+import { ApiErrors, errorResponse } from "./HttpErrors.ts"
+import { GatewayMetrics } from "./Metrics.ts"
+import { bodyLimitBytes } from "./RequestBody.ts"
+import { makeRedactor } from "./Secrets.ts"
+
+/** How long readiness waits for the state backend before calling it unreachable. */
+const READINESS_TIMEOUT = "2 seconds"
+
+/** The routes of a gateway; `settings` is the config's `general_settings`. */
+export const routes = (
+  settings: GeneralSettings | undefined
+): Layer.Layer<never, never, HttpRouter.HttpRouter | Router | Auth | GatewayMetrics | RouterState> =>
+  HttpRouter.use((httpRouter) =>
+    Effect.gen(function*() {
+      const router = yield* Router
+      const auth = yield* Auth
+      const metrics = yield* GatewayMetrics
+      const state = yield* RouterState
+      const handlerOf = makeOperationHandler({
+        router,
+        auth,
+        metrics,
+        bodyLimitBytes: bodyLimitBytes(settings?.max_request_body_mb),
+        redact: makeRedactor(router.deployments, auth.keys)
+      })
+
+      const operationRoutes = operationNames.flatMap((name): ReadonlyArray<HttpRouter.Route> => {
+        const operation = operations[name] as Operation
+        const handler = handlerOf(operation)
+        return [
+          HttpRouter.route("POST", `/v1${operation.path}` as `/${string}`, handler),
+          HttpRouter.route("POST", operation.path as `/${string}`, handler)
+        ]
+      })
+
+      const listModels = (request: HttpServerRequest.HttpServerRequest) =>
+        auth.authenticate(request.headers).pipe(
+          Effect.map((principal) =>
+            HttpServerResponse.jsonUnsafe({
+              object: "list",
+              data: auth.visible(principal, router.groups).map((id) => ({
+                id,
+                object: "model",
+                created: 0,
+                owned_by: "switchyard"
+              }))
+            })
+          ),
+          Effect.catch((error) => Effect.succeed(errorResponse(error)))
+        )
+
+      const readiness = state.stats([]).pipe(
+        Effect.timeout(READINESS_TIMEOUT),
+        Effect.map(() =>
+          HttpServerResponse.jsonUnsafe({
+            status: "ready",
+            model_groups: router.groups.length,
+            deployments: router.deployments.length
+          })
+        ),
+        Effect.catchCause(() =>
+          Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "unavailable", reason: "state backend unreachable" }, {
+            status: 503
+          }))
+        )
+      )
+
+      const liveness = Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "alive" }))
+      const prometheus = Effect.map(metrics.render, (text) =>
+        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+      const notFound = (request: HttpServerRequest.HttpServerRequest) =>
+        Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
+
+      yield* httpRouter.addAll(operationRoutes)
+      yield* httpRouter.addAll([
+        HttpRouter.route("GET", "/v1/models", listModels),
+        HttpRouter.route("GET", "/models", listModels),
+        HttpRouter.route("GET", "/health/liveliness", liveness),
+        HttpRouter.route("GET", "/health/liveness", liveness),
+        HttpRouter.route("GET", "/health/readiness", readiness),
+        HttpRouter.route("GET", "/metrics", prometheus),
+        HttpRouter.route("*", "*", notFound)
+      ])
+    })
+  )

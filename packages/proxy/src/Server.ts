@@ -1,0 +1,67 @@
+/**
+ * The gateway as a Layer: the routes over the core Router, auth and metrics, served by Node's HTTP
+ * server. On shutdown the server stops accepting at once and lets in-flight requests and open streams
+ * finish for up to `drainTimeoutMillis` before they are cut.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { type InvalidConfig, type LoadedConfig, type Providers, Router, type RouterState } from "@switchyard/core"
+import { Duration, Effect, Layer } from "effect"
+import { HttpRouter, type HttpServer, type HttpServerError } from "effect/http"
+import { createServer, type Server } from "node:http"
+import { Auth } from "./Auth.ts"
+import { GatewayMetrics } from "./Metrics.ts"
+import { routes } from "./Routes.ts"
+
+/** Where to listen and how long to drain. */
+export interface ServeOptions {
+  readonly port: number
+  readonly host: string
+  /** How long open requests and streams may run on after a shutdown signal (default 10 s). */
+  readonly drainTimeoutMillis?: number
+}
+
+/** The default drain deadline on SIGTERM. */
+export const DEFAULT_DRAIN_TIMEOUT_MILLIS = 10_000
+
+/** The gateway's services over a loaded config: the router, auth from `general_settings`, metrics. */
+export const gatewayServices = (
+  loaded: LoadedConfig
+): Layer.Layer<Router | Auth | GatewayMetrics, InvalidConfig, Providers | RouterState> =>
+  Layer.mergeAll(Router.layer(loaded), Auth.layer(loaded.config.general_settings), GatewayMetrics.layer)
+
+/** How often idle keep-alive connections are closed while draining. */
+const SWEEP_MILLIS = 50
+
+/**
+ * Node's `server.close()` only closes the connections idle at that moment; one whose stream finishes
+ * later would keep the process alive until its keep-alive timeout. While draining, close them as they
+ * become idle.
+ */
+const closeIdleWhileDraining = (server: Server) =>
+  Layer.effectDiscard(Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      const timer = setInterval(() => server.closeIdleConnections(), SWEEP_MILLIS)
+      timer.unref()
+      server.once("close", () => clearInterval(timer))
+    })
+  ))
+
+/** The running gateway: its HTTP server, bound and serving. Needs the providers and the router state. */
+export const gatewayServer = (
+  loaded: LoadedConfig,
+  options: ServeOptions
+): Layer.Layer<HttpServer.HttpServer, InvalidConfig | HttpServerError.ServeError, Providers | RouterState> =>
+  Layer.unwrap(Effect.sync(() => {
+    const server = createServer()
+    const app = HttpRouter.serve(routes(loaded.config.general_settings), { disableLogger: true, disableListenLog: true })
+      .pipe(Layer.provide(gatewayServices(loaded)))
+    // Built after the app, so on shutdown the sweep starts before the app waits for open requests.
+    return closeIdleWhileDraining(server).pipe(
+      Layer.provide(app),
+      Layer.provideMerge(NodeHttpServer.layer(() => server, {
+        port: options.port,
+        host: options.host,
+        gracefulShutdownTimeout: Duration.millis(options.drainTimeoutMillis ?? DEFAULT_DRAIN_TIMEOUT_MILLIS)
+      }))
+    )
+  }))
