@@ -1,0 +1,140 @@
+/**
+ * Two real proxy processes sharing one Redis, in front of the HTTP mock upstream: they route as one
+ * router. A deployment that fails through replica A is avoided by replica B within a second; an rpm
+ * limit holds across both; and with Redis killed mid-test every request is still served.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type MockServer, startMockUpstream } from "@switchyard/testkit/mock"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { eventually, type RedisProcess, redisProcess } from "./redis.ts"
+
+const fixture = fileURLToPath(new URL("fixtures/proxyReplica.ts", import.meta.url))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A running replica and everything it printed. */
+interface Replica {
+  readonly url: string
+  readonly output: Array<string>
+  readonly process: ChildProcess
+}
+
+const startReplica = (configPath: string, redisUrl: string) =>
+  new Promise<Replica>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", fixture, configPath], {
+      env: { ...process.env, SY_TEST_REDIS_URL: redisUrl },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const output: Array<string> = []
+    const timer = setTimeout(() => reject(new Error(`replica did not start:\n${output.join("")}`)), 20_000)
+    const onData = (data: Buffer) => {
+      output.push(data.toString())
+      const ready = /replica listening on (\S+)/.exec(output.join(""))
+      if (ready) {
+        clearTimeout(timer)
+        resolve({ url: ready[1]!, output, process: child })
+      }
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.once("exit", (code) => reject(new Error(`replica exited (${code}):\n${output.join("")}`)))
+  })
+
+const chat = async (replica: Replica, model: string) => {
+  const response = await fetch(`${replica.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hello" }] })
+  })
+  await response.text()
+  return response.status
+}
+
+const configFor = (mock: MockServer) => {
+  const deployment = (group: string, id: string, extra = "") => `
+  - model_name: ${group}
+    litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase(id)}", api_key: sk-test-key${extra} }
+    model_info: { id: ${id} }`
+  return `
+model_list:${deployment("cool", "cool-bad")}${deployment("cool", "cool-good")}${
+    deployment("limited", "limited-1", ", rpm: 4")
+  }${deployment("steady", "steady-1")}${deployment("steady", "steady-2")}
+router_settings:
+  allowed_fails: 0
+  cooldown_time: 60
+  redis_url: os.environ/SY_TEST_REDIS_URL
+`
+}
+
+describe("two proxy processes on one Redis", () => {
+  let redis: RedisProcess
+  let mock: MockServer
+  let a: Replica
+  let b: Replica
+
+  // Every test awaits the setup itself, so a missing redis-server fails each test instead of skipping it.
+  let ready: Promise<void>
+  beforeAll(() => {
+    ready = (async () => {
+      redis = await redisProcess()
+      await redis.start()
+      mock = await startMockUpstream()
+      const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"))
+      const configPath = join(dir, "config.yaml")
+      writeFileSync(configPath, configFor(mock))
+      ;[a, b] = await Promise.all([startReplica(configPath, redis.url), startReplica(configPath, redis.url)])
+    })()
+    return ready.catch(() => {})
+  }, 30_000)
+
+  afterAll(async () => {
+    a?.process.kill("SIGTERM")
+    b?.process.kill("SIGTERM")
+    await mock?.close()
+    await redis?.stop()
+  })
+
+  it("a deployment failing through replica A is no longer tried by replica B a second later", async () => {
+    await ready
+    mock.otherwise("cool-bad", { kind: "error", status: 500, message: "upstream broke" })
+    // A picks at random: until it has tried the bad deployment once (retrying on the good one), and cooled it.
+    for (let i = 0; i < 40 && mock.requests("cool-bad").length === 0; i++) expect(await chat(a, "cool")).toBe(200)
+    expect(mock.requests("cool-bad")).toHaveLength(1)
+    await sleep(1_000) // the propagation bound under test
+    // Without the shared cooldown B would pick it about every other request: 0.5^20 that it never would.
+    for (let i = 0; i < 20; i++) expect(await chat(b, "cool")).toBe(200)
+    expect(mock.requests("cool-bad")).toHaveLength(1)
+    expect(mock.requests("cool-good").length).toBeGreaterThanOrEqual(21)
+  }, 30_000)
+
+  it("an rpm limit holds across both replicas", async () => {
+    await ready
+    // rpm: 4 in total. Each replica alone would still see room after its own two.
+    for (const replica of [a, b, a, b]) expect(await chat(replica, "limited")).toBe(200)
+    await sleep(1_000)
+    expect(await chat(a, "limited")).toBe(429)
+    expect(await chat(b, "limited")).toBe(429)
+    expect(mock.requests("limited-1")).toHaveLength(4)
+  }, 30_000)
+
+  it("with Redis killed mid-run every request is still served, and both replicas recover", async () => {
+    await ready
+    await redis.stop()
+    for (let i = 0; i < 10; i++) expect(await chat(i % 2 === 0 ? a : b, "steady")).toBe(200)
+    for (const replica of [a, b]) {
+      expect((await fetch(`${replica.url}/health/readiness`)).status).toBe(200)
+      await eventually("the outage is logged", async () => replica.output.join("").includes("unreachable"), 2_000)
+    }
+    await redis.start()
+    for (const replica of [a, b]) {
+      await eventually("the recovery is logged", async () => replica.output.join("").includes("reachable again"), 5_000)
+      const log = replica.output.join("")
+      expect(log.match(/is unreachable/g)).toHaveLength(1)
+      expect(log.match(/reachable again/g)).toHaveLength(1)
+    }
+    for (let i = 0; i < 4; i++) expect(await chat(i % 2 === 0 ? a : b, "steady")).toBe(200)
+  }, 30_000)
+})
