@@ -24,6 +24,12 @@ export interface CallOutcome {
   readonly tokens: number
 }
 
+/**
+ * `ok`: the state is what it should be; `degraded`: a shared backend is unreachable and this replica
+ * serves from its local view (still routing, but no longer sharing cooldowns and usage).
+ */
+export type StateHealth = "ok" | "degraded"
+
 export interface RouterStateShape {
   /** Snapshots of the given deployments, in the same order. */
   readonly stats: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<DeploymentStats>>
@@ -35,6 +41,8 @@ export interface RouterStateShape {
   readonly acquire: (id: string) => Effect.Effect<string>
   /** Ends a call: releases its lease and records latency and tokens; a lease not held (any more) is ignored. */
   readonly release: (id: string, lease: string, outcome: CallOutcome) => Effect.Effect<void>
+  /** How the state backend is doing, for readiness; cheap, never waits on the network. */
+  readonly health: Effect.Effect<StateHealth>
 }
 
 /** The router's shared memory of deployment health and load. */
@@ -101,6 +109,7 @@ export const makeMemoryState = (): RouterStateShape => {
   }
   const withNow = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
   return RouterState.of({
+    health: Effect.succeed("ok"),
     stats: (ids) =>
       withNow((now) =>
         ids.map((id) => {

@@ -14,7 +14,6 @@ import {
 } from "@switchyard/core"
 import { Clock, Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { makeConnection, type RedisTarget } from "./Connection.ts"
-import { RouterStateHealth, type StateHealth } from "./Health.ts"
 import { LocalView } from "./LocalView.ts"
 import { redisTargetFromSettings, wantsRedis } from "./Settings.ts"
 import { startSyncer } from "./Sync.ts"
@@ -42,11 +41,8 @@ export interface RedisStateOptions {
   readonly startupWaitMillis?: number | undefined
 }
 
-/** The Redis state: a RouterState with a health status. */
-export interface RedisStateShape extends RouterStateShape {
-  /** `ok` while in sync with Redis, `degraded` while serving from local state. */
-  readonly health: Effect.Effect<StateHealth>
-}
+/** The Redis state: a RouterState whose `health` turns `degraded` while Redis is unreachable. */
+export type RedisStateShape = RouterStateShape
 
 const redacted = (value: string | Redacted.Redacted<string> | undefined) =>
   value === undefined || Redacted.isRedacted(value) ? value : Redacted.make(value)
@@ -102,19 +98,14 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
     return shape
   })
 
-/** The services a state layer provides: the state and its health. */
-const contextOf = (state: RedisStateShape) =>
-  Context.make(RouterState, state).pipe(Context.add(RouterStateHealth, RouterStateHealth.of({ status: state.health })))
-
-/** A Redis-backed RouterState (and its RouterStateHealth) for the layer's lifetime. */
-const layer = (options: RedisStateOptions): Layer.Layer<RouterState | RouterStateHealth> =>
-  Layer.effectContext(Effect.map(makeRedisState(options), contextOf))
+/** A Redis-backed RouterState for the layer's lifetime. */
+const layer = (options: RedisStateOptions): Layer.Layer<RouterState> => Layer.effect(RouterState, makeRedisState(options))
 
 /** The Redis state `router_settings` names; fails with the field's path when it names none or a bad one. */
 const layerFromSettings = (
   settings: RouterSettings | undefined,
   options: Omit<RedisStateOptions, "url" | "host" | "port" | "password"> = {}
-): Layer.Layer<RouterState | RouterStateHealth, InvalidConfig> =>
+): Layer.Layer<RouterState, InvalidConfig> =>
   Layer.unwrap(Effect.gen(function*() {
     const target = yield* redisTargetFromSettings(settings)
     if (target === undefined) {
@@ -127,7 +118,7 @@ const layerFromSettings = (
 export const RedisState = {
   /** Builds the state in a scope (see `makeRedisState`). */
   make: makeRedisState,
-  /** A layer providing RouterState and RouterStateHealth over Redis. */
+  /** A layer providing RouterState over Redis. */
   layer,
   /** The layer for the Redis that `router_settings` names (`redis_url`, or host/port/password). */
   layerFromSettings
@@ -140,7 +131,7 @@ export const RedisState = {
 export const routerStateFromSettings = (
   settings: RouterSettings | undefined,
   options: Omit<RedisStateOptions, "url" | "host" | "port" | "password"> = {}
-): Layer.Layer<RouterState | RouterStateHealth, InvalidConfig> =>
+): Layer.Layer<RouterState, InvalidConfig> =>
   wantsRedis(settings)
     ? layerFromSettings(settings, options)
-    : Layer.merge(RouterState.memory, RouterStateHealth.alwaysOk)
+    : RouterState.memory

@@ -7,7 +7,8 @@
  */
 import { Clock, Effect, Latch, Metric, Result, type Scope } from "effect"
 import { type RedisConnection, RedisUnavailable } from "./Connection.ts"
-import { gaugeValue, type StateHealth, stateBackendUp } from "./Health.ts"
+import type { StateHealth } from "@switchyard/core"
+import { gaugeValue, stateBackendUp } from "./Health.ts"
 import type { LocalView } from "./LocalView.ts"
 import { decodeSnapshot, syncArguments, syncScript, syncScriptSha } from "./SyncScript.ts"
 

@@ -1,6 +1,6 @@
 /** Switchyard on Redis: the router state shared by several replicas, with a local view on the hot path. */
 export { describeTarget, type RedisTarget, RedisUnavailable } from "./Connection.ts"
-export { gaugeValue, RouterStateHealth, stateBackendUp, type StateHealth } from "./Health.ts"
+export { gaugeValue, stateBackendUp } from "./Health.ts"
 export {
   makeRedisState,
   RedisState,

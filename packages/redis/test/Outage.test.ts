@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RouterState, type RouterStateShape } from "@switchyard/core"
 import { Clock, ConfigProvider, Context, Effect, Layer, Logger } from "effect"
-import { makeRedisState, RedisState, RouterStateHealth } from "../src/index.ts"
+import { makeRedisState, RedisState } from "../src/index.ts"
 import { freshPrefix, redisProcess, withClient, within } from "./redis.ts"
 
 /** Collects every log line, to check that an outage is logged once and no secret is. */
@@ -57,9 +57,8 @@ describe("Redis outage", () => {
         )
       )
       const state = Context.get(context, RouterState)
-      const health = Context.get(context, RouterStateHealth)
       const redisUrl = `redis://:${PASSWORD}@127.0.0.1:${server.port}`
-      assert.strictEqual(yield* health.status, "ok")
+      assert.strictEqual(yield* state.health, "ok")
 
       const held = yield* state.acquire("d")
       yield* within("the lease reached Redis", 1_000, Effect.promise(() =>
@@ -67,7 +66,7 @@ describe("Redis outage", () => {
 
       yield* Effect.promise(server.stop)
       assert.isBelow(yield* everyCall(state, "d"), 50, "no call waits on the dead Redis")
-      yield* within("health degrades", 1_000, Effect.map(health.status, (s) => s === "degraded"))
+      yield* within("health degrades", 1_000, Effect.map(state.health, (s) => s === "degraded"))
       const until = (yield* Clock.currentTimeMillis) + 60_000
       yield* state.coolDown("x", until)
       for (let i = 0; i < 5; i++) {
@@ -77,7 +76,7 @@ describe("Redis outage", () => {
       assert.strictEqual((yield* state.stats(["x"]))[0]!.cooldownUntil, until, "the local view still routes")
 
       yield* Effect.promise(server.start)
-      yield* within("health recovers", 5_000, Effect.map(health.status, (s) => s === "ok"))
+      yield* within("health recovers", 5_000, Effect.map(state.health, (s) => s === "ok"))
       const inRedis = yield* Effect.promise(() =>
         withClient(redisUrl, async (c) => ({
           cooldown: await c.get(`${prefix}{x}:cd`),

@@ -2,7 +2,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RouterState } from "@switchyard/core"
 import { ConfigProvider, Effect, Redacted } from "effect"
-import { describeTarget, redisTargetFromSettings, routerStateFromSettings, RouterStateHealth } from "../src/index.ts"
+import { describeTarget, redisTargetFromSettings, routerStateFromSettings } from "../src/index.ts"
 
 const withEnv = (env: Record<string, string>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provide(effect, ConfigProvider.layer(ConfigProvider.fromUnknown(env)))
@@ -52,7 +52,7 @@ describe("redis settings", () => {
       const status = yield* Effect.gen(function*() {
         const state = yield* RouterState
         yield* state.coolDown("d", 1_000)
-        return yield* (yield* RouterStateHealth).status
+        return yield* state.health
       }).pipe(Effect.provide(routerStateFromSettings(undefined)))
       assert.strictEqual(status, "ok")
     }))
