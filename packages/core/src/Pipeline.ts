@@ -54,8 +54,8 @@ export interface Journey {
   planned: boolean
   /** The index in `plan` of the group entered last. */
   entered: number
-  /** Set when a stream broke: the group must still have budget for this failure to be entered again. */
-  resumedAfter: ProviderError | undefined
+  /** Set when a stream broke: its group must still have budget for this failure to be entered again. */
+  resumedAfter: { readonly error: ProviderError; readonly deployment: Deployment } | undefined
   readonly requestedFallbacks: ReadonlyArray<string> | undefined
   readonly disableFallbacks: boolean
   /** The last failure an upstream gave: what the client is told, even if a cooldown ended the journey. */
@@ -172,8 +172,8 @@ export const makePipeline = (
       const tried = (journey.attemptsPerGroup.get(group) ?? 0) + 1
       journey.attemptsPerGroup.set(group, tried)
       const broke = journey.resumedAfter
-      if (broke !== undefined && tried > 1 + policy.retriesFor(broke, undefined)) {
-        return yield* Effect.fail(groupFailure(broke, tried))
+      if (broke !== undefined && tried > 1 + policy.retriesFor(broke.error, broke.deployment)) {
+        return yield* Effect.fail(groupFailure(broke.error, tried))
       }
       if (members.length === 0) {
         const error = new UnsupportedOperation({
@@ -299,7 +299,7 @@ export const makePipeline = (
         const i = journey.attempts.findLastIndex((a) => a.deployment === deployment.id && a.error === undefined)
         const served = journey.attempts[i]
         if (served !== undefined) journey.attempts[i] = { ...served, error: error._tag }
-        journey.resumedAfter = error
+        journey.resumedAfter = { error, deployment }
         journey.lastProviderError = error
         yield* countFailure(journey, deployment, error)
       }),
