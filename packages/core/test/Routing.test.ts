@@ -13,32 +13,13 @@ import {
   pick,
   RoutingStrategy
 } from "@switchyard/core"
-import { makeScriptedProvider, Outcome, sampleResponse } from "@switchyard/testkit"
+import { deploymentOf, makeScriptedProvider, Outcome, sampleResponse } from "@switchyard/testkit"
 import { Effect, Exit, Fiber, Random } from "effect"
 import { TestClock } from "effect/testing"
 import { callsInSequence, chatCall, failureOf, failureOfExit, routerFor, runToEnd, successOf } from "./harness.ts"
 
-const deployment = (id: string, fields: Partial<Deployment> = {}): Deployment => ({
-  id,
-  group: "g",
-  provider: "scripted",
-  model: id,
-  apiBase: undefined,
-  apiKey: undefined,
-  apiVersion: undefined,
-  rpm: undefined,
-  tpm: undefined,
-  weight: undefined,
-  order: undefined,
-  timeoutMillis: undefined,
-  streamTimeoutMillis: undefined,
-  numRetries: undefined,
-  cooldownMillis: undefined,
-  tags: [],
-  supportsPrefill: undefined,
-  info: {},
-  ...fields
-})
+const deployment = (id: string, fields: Partial<Deployment> = {}): Deployment =>
+  deploymentOf({ id, group: "g", provider: "scripted", model: id, ...fields })
 const idle: DeploymentStats = { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 }
 const candidate = (id: string, fields: Partial<Deployment> = {}, stats: Partial<DeploymentStats> = {}): Candidate => ({
   deployment: deployment(id, fields),

@@ -4,6 +4,7 @@
  */
 import type { Deployment, Operation, Provider, ProviderError } from "@switchyard/core"
 import { Providers } from "@switchyard/core"
+import { deploymentOf } from "@switchyard/testkit"
 import { MockUpstream } from "@switchyard/testkit/mock"
 import { Effect, Layer, Redacted, Stream } from "effect"
 import { ProvidersLive } from "../src/index.ts"
@@ -15,24 +16,8 @@ export const TEST_KEY = "sk-test-abcdef0123456789"
 export const TestLayer = Layer.mergeAll(MockUpstream.layer(), ProvidersLive)
 
 /** A deployment with only the fields a provider reads set. */
-export const makeDeployment = (fields: Partial<Deployment> & Pick<Deployment, "id" | "provider" | "model">): Deployment => ({
-  group: fields.id,
-  apiBase: undefined,
-  apiKey: Redacted.make(TEST_KEY),
-  apiVersion: undefined,
-  rpm: undefined,
-  tpm: undefined,
-  weight: undefined,
-  order: undefined,
-  timeoutMillis: undefined,
-  streamTimeoutMillis: undefined,
-  numRetries: undefined,
-  cooldownMillis: undefined,
-  tags: [],
-  supportsPrefill: undefined,
-  info: {},
-  ...fields
-})
+export const makeDeployment = (fields: Partial<Deployment> & Pick<Deployment, "id" | "provider" | "model">): Deployment =>
+  deploymentOf({ apiKey: Redacted.make(TEST_KEY), ...fields })
 
 /** A deployment of `provider` served by the mock under the name `id`. */
 export const mockDeployment = (

@@ -2,7 +2,27 @@
  * A well-formed reply for each operation, tagged with the deployment that produced it, so a test can see
  * who served without inspecting the router.
  */
-import type { OperationName } from "@switchyard/core"
+import type { Deployment, OperationName } from "@switchyard/core"
+
+/** A deployment with every optional setting unset, for tests that build deployments by hand. */
+export const deploymentOf = (fields: Pick<Deployment, "id" | "provider" | "model"> & Partial<Deployment>): Deployment => ({
+  group: fields.id,
+  apiBase: undefined,
+  apiKey: undefined,
+  apiVersion: undefined,
+  rpm: undefined,
+  tpm: undefined,
+  weight: undefined,
+  order: undefined,
+  timeoutMillis: undefined,
+  streamTimeoutMillis: undefined,
+  numRetries: undefined,
+  cooldownMillis: undefined,
+  tags: [],
+  supportsPrefill: undefined,
+  info: {},
+  ...fields
+})
 
 const usage = { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 }
 
