@@ -4,6 +4,7 @@
  * gateway's own keys resolved. A config that passes `check` starts.
  */
 import { type InvalidConfig, invalidConfig, type LoadedConfig, parseConfig, type Providers, Router, RouterState } from "@switchyard/core"
+import { redisTargetFromSettings } from "@switchyard/redis"
 import { Effect, Layer } from "effect"
 import { readFile } from "node:fs/promises"
 import { Auth } from "./Auth.ts"
@@ -23,7 +24,8 @@ export const checkConfig = (loaded: LoadedConfig): Effect.Effect<void, InvalidCo
       Layer.build(layer).pipe(Effect.scoped, Effect.flip, Effect.map((e) => e.issues), Effect.orElseSucceed(() => []))
     const issues = [
       ...yield* issuesOf(Router.layer(loaded).pipe(Layer.provide(RouterState.memory))),
-      ...yield* issuesOf(Auth.layer(loaded.config.general_settings))
+      ...yield* issuesOf(Auth.layer(loaded.config.general_settings)),
+      ...yield* issuesOf(Layer.effectDiscard(redisTargetFromSettings(loaded.config.router_settings)))
     ]
     if (issues.length > 0) return yield* invalidConfig(issues)
   })

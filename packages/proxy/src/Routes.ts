@@ -13,9 +13,6 @@ import { GatewayMetrics } from "./Metrics.ts"
 import { bodyLimitBytes } from "./RequestBody.ts"
 import { makeRedactor } from "./Secrets.ts"
 
-/** How long readiness waits for the state backend before calling it unreachable. */
-const READINESS_TIMEOUT = "2 seconds"
-
 /** The routes of a gateway; `settings` is the config's `general_settings`. */
 export const routes = (
   settings: GeneralSettings | undefined
@@ -59,21 +56,14 @@ export const routes = (
           Effect.catch((error) => Effect.succeed(errorResponse(error)))
         )
 
-      const readiness = state.stats([]).pipe(
-        Effect.timeout(READINESS_TIMEOUT),
-        Effect.map(() =>
-          HttpServerResponse.jsonUnsafe({
-            status: "ready",
-            model_groups: router.groups.length,
-            deployments: router.deployments.length
-          })
-        ),
-        Effect.catchCause(() =>
-          Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "unavailable", reason: "state backend unreachable" }, {
-            status: 503
-          }))
-        )
-      )
+      // A degraded state (a shared backend unreachable) still serves from its local view: ready, and said so.
+      const readiness = Effect.map(state.health, (health) =>
+        HttpServerResponse.jsonUnsafe({
+          status: "ready",
+          state: health,
+          model_groups: router.groups.length,
+          deployments: router.deployments.length
+        }))
 
       const liveness = Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "alive" }))
       const prometheus = Effect.map(metrics.render, (text) =>
