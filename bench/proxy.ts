@@ -3,11 +3,13 @@
  * same run. Load generator (autocannon, in this process) and mock share core 0; the proxy gets core 1.
  * Also: one request at a time (added latency, time to first token), 1,000 concurrent SSE streams (peak
  * RSS of the proxy), and failover latency (primary answers 500 at once, the fallback serves).
- * Run: npm run bench:proxy   (BENCH_SECONDS=10 BENCH_CONNECTIONS=32 by default)
+ * Run: npm run bench:proxy   (BENCH_SECONDS=10 BENCH_CONNECTIONS=32 by default; BENCH_PROXY_FLAGS adds node
+ * flags to the proxy only, e.g. BENCH_PROXY_FLAGS=--max-semi-space-size=16)
  */
 import autocannon from "autocannon"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { execFileSync, spawn } from "node:child_process"
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Agent, request } from "undici"
@@ -28,26 +30,39 @@ const hasTaskset = (() => {
   }
 })()
 
-/** Starts a child on one core; resolves with the first stdout line matching `ready`. */
-const start = (name: string, core: number, args: ReadonlyArray<string>, ready: RegExp) =>
-  new Promise<{ child: ChildProcess; line: string }>((resolve, reject) => {
-    const argv = [process.execPath, "--import", "tsx", ...args]
-    const child = hasTaskset
-      ? spawn("taskset", ["-c", String(core), ...argv], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    const onData = (data: Buffer) => {
-      out += data.toString()
-      const line = out.split("\n").find((l) => ready.test(l))
-      if (line !== undefined) {
-        child.stdout!.off("data", onData)
-        child.stdout!.resume()
-        resolve({ child, line })
-      }
+/** Extra node flags for the proxy only (e.g. `--max-semi-space-size=16`), to measure V8 heap settings. */
+const PROXY_FLAGS = (process.env.BENCH_PROXY_FLAGS ?? "").split(" ").filter((f) => f !== "")
+
+/** Starts a child on one core, its output going to `log` (a file: a pipe to this busy process would throttle it). */
+const start = (core: number, args: ReadonlyArray<string>, log: string, flags: ReadonlyArray<string> = []) => {
+  const argv = [process.execPath, ...flags, "--import", "tsx", ...args]
+  const out = openSync(log, "w")
+  return hasTaskset
+    ? spawn("taskset", ["-c", String(core), ...argv], { cwd: root, stdio: ["ignore", out, out] })
+    : spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ["ignore", out, out] })
+}
+
+/** Waits until `url` answers. */
+const ready = async (url: string) => {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const res = await request(url)
+      await res.body.dump()
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 100))
     }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", () => {})
-    child.on("exit", (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${out}`)))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+/** A free loopback port. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
   })
 
 const pin = (core: number) => {
@@ -67,7 +82,14 @@ const bodies = {
   })
 }
 
-const load = async (url: string, body: string) => {
+/** CPU time (user + system) a process has used so far, in microseconds. */
+const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 1e6 / 100
+}
+
+/** Loads `url` (after a warm-up); with `pid`, also the CPU that process spent per request in the measured run. */
+const load = async (url: string, body: string, pid?: number) => {
   const options = {
     url,
     method: "POST" as const,
@@ -76,8 +98,10 @@ const load = async (url: string, body: string) => {
     body
   }
   await autocannon({ ...options, duration: 2 })
+  const cpu0 = pid === undefined ? 0 : cpuMicros(pid)
   const r = await autocannon({ ...options, duration: SECONDS })
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx }
+  const cpuPerRequest = pid === undefined ? undefined : (cpuMicros(pid) - cpu0) / r.requests.total
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, cpuPerRequest }
 }
 
 const percentile = (xs: Array<number>, p: number) => {
@@ -144,8 +168,10 @@ const main = async () => {
     failing: { behaviors: [], otherwise: { kind: "error", status: 500, message: "primary down" } },
     stall: { behaviors: [], otherwise: { kind: "stall", after: 3 } }
   }))
-  const mock = await start("mock", 0, ["packages/testkit/src/mock/main.ts", "--port", "0", "--script", script], /listening on/)
-  const mockUrl = mock.line.match(/(http:\/\/\S+)/)![1]!
+  const mockPort = await freePort()
+  const mock = start(0, ["packages/testkit/src/mock/main.ts", "--port", String(mockPort), "--script", script], join(dir, "mock.log"))
+  const mockUrl = `http://127.0.0.1:${mockPort}`
+  await ready(`${mockUrl}/_mock/requests`)
   const base = (name: string) => `${mockUrl}/d/${name}/v1`
   const config = join(dir, "bench.yaml")
   writeFileSync(config, `
@@ -156,8 +182,11 @@ model_list:
 router_settings:
   fallbacks: [{ failover: [bench] }]
 `)
-  const proxy = await start("proxy", 1, ["packages/proxy/src/cli.ts", "--config", config, "--port", "0"], /listening|http:\/\/127/)
-  const proxyUrl = proxy.line.match(/(http:\/\/[0-9.:]+)/)![1]!
+  const proxyPort = await freePort()
+  const proxy = start(1, ["packages/proxy/src/cli.ts", "--config", config, "--port", String(proxyPort)], join(dir, "proxy.log"), PROXY_FLAGS)
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`
+  await ready(`${proxyUrl}/health/liveliness`)
+  const startRss = rssOf(proxy.pid!).rss
   const direct = `${base("bench")}/chat/completions`
   const through = `${proxyUrl}/v1/chat/completions`
 
@@ -165,8 +194,13 @@ router_settings:
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
   for (const [name, body] of [["chat, non-stream", bodies.chat], ["chat, 20-chunk SSE", bodies.stream]] as const) {
     const d = await load(direct, body)
-    const p = await load(through, body)
-    rows.push([`${name}: rps direct / proxy`, `${Math.round(d.rps)} / ${Math.round(p.rps)}`, ratio(p.rps, d.rps), `errors ${d.errors}/${p.errors}`])
+    const p = await load(through, body, proxy.pid!)
+    rows.push([
+      `${name}: rps direct / proxy`,
+      `${Math.round(d.rps)} / ${Math.round(p.rps)}`,
+      ratio(p.rps, d.rps),
+      `errors ${d.errors}/${p.errors}; proxy CPU ${Math.round(p.cpuPerRequest!)} µs/request`
+    ])
     rows.push([`${name}: p50 ms direct / proxy`, `${d.p50} / ${p.p50}`, ratio(p.p50, d.p50), ""])
     rows.push([`${name}: p99 ms direct / proxy`, `${d.p99} / ${p.p99}`, ratio(p.p99, d.p99), ""])
   }
@@ -179,15 +213,17 @@ router_settings:
   const fallbackOnly = await sequential(through, bodies.chat, 200)
   const failover = await sequential(through, bodies.chat.replace('"bench"', '"failover"'), 200)
   rows.push(["failover (500 then fallback) vs fallback alone: p50 ms", `${failover.p50.toFixed(3)} / ${fallbackOnly.p50.toFixed(3)}`, `+${(failover.p50 - fallbackOnly.p50).toFixed(3)} ms`, ""])
-  const mem = await concurrentStreams(through, proxy.child.pid!, STREAMS)
+  const mem = await concurrentStreams(through, proxy.pid!, STREAMS)
+  rows.push(["proxy RSS MB right after start", startRss.toFixed(0), "", ""])
   rows.push([`${STREAMS} concurrent SSE streams: proxy RSS MB idle / during / peak`, `${mem.before.toFixed(0)} / ${mem.during.toFixed(0)} / ${mem.peak.toFixed(0)}`, `${mem.open} open`, ""])
 
   console.log(`\nProxy on loopback, ${CONNECTIONS} connections × ${SECONDS} s after a 2 s warm-up; ` +
-    `${hasTaskset ? "load generator + mock on core 0, proxy on core 1 (taskset)" : "no taskset: unpinned"}; node ${process.version}\n`)
+    `${hasTaskset ? "load generator + mock on core 0, proxy on core 1 (taskset)" : "no taskset: unpinned"}; node ${process.version}` +
+    `${PROXY_FLAGS.length > 0 ? `; proxy flags: ${PROXY_FLAGS.join(" ")}` : ""}\n`)
   console.log("| measure | value | ratio / added | note |\n|---|---:|---:|---|")
   for (const r of rows) console.log(`| ${r.join(" | ")} |`)
-  proxy.child.kill("SIGTERM")
-  mock.child.kill("SIGTERM")
+  proxy.kill("SIGTERM")
+  mock.kill("SIGTERM")
 }
 
 main().catch((e) => {

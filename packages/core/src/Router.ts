@@ -72,10 +72,10 @@ export const makeRouter = (
     const call = <Req, Res>(operation: Operation<string, Req, Res, any>, request: Req) =>
       Effect.flatMap(pipeline.start(operation, request), (journey) => {
         const action: Action<Res> = (provider, deployment, req, outcome) =>
-          Effect.tap(provider.call(operation, deployment, req as Req), (response) =>
-            Effect.sync(() => {
-              outcome.tokens = operation.usage(response)?.totalTokens ?? 0
-            }))
+          Effect.map(provider.call(operation, deployment, req as Req), (response) => {
+            outcome.tokens = operation.usage(response)?.totalTokens ?? 0
+            return response
+          })
         return pipeline.run(journey, action, "close", policy.timeoutMillis).pipe(
           Effect.map((routed): Routed<Res> => ({ ...routed, response: routed.response.value })),
           Effect.mapError((failure) => pipeline.finalError(journey, failure))

@@ -5,10 +5,9 @@
  * pipeline where the stream stopped, and its chunks are fitted onto what the client already has.
  */
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
-import type { Deployment } from "./Deployment.ts"
 import { type Attempt, MalformedResponse, MidStream, type ProviderError } from "./Errors.ts"
 import type { Operation, TextStreamSpec } from "./Operation.ts"
-import type { Action, Pipeline } from "./Pipeline.ts"
+import { type Action, type Pipeline, withDeadline } from "./Pipeline.ts"
 import type { Policy } from "./Policy.ts"
 import type { RouterCallError } from "./Router.ts"
 import { defaultContinuationPrompt } from "./TextStreams.ts"
@@ -198,41 +197,51 @@ export const openStream = <Req, Chunk>(
         trimming = sent === "" ? undefined : []
       })
 
-    const idle = (deployment: Deployment) => {
+    /** The current upstream's next pull, failing as a stall past the stream timeout. */
+    const timed = (opened: typeof current) => {
+      const deployment = opened.deployment
       const millis = policy.streamTimeoutMillis(deployment)
-      return Effect.timeoutOrElse({
-        duration: millis,
-        orElse: () => Effect.fail(new MidStream({ message: `${deployment.id} stalled for ${millis}ms`, received: sent }))
-      })
+      return Effect.exit(withDeadline(
+        opened.pull,
+        millis,
+        () => new MidStream({ message: `${deployment.id} stalled for ${millis}ms`, received: sent })
+      ))
     }
+    // Built once per upstream, not once per chunk.
+    let timedPull = timed(current)
+    let timedFor = current
 
-    const pull: Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> = Effect.gen(function*() {
-      while (true) {
-        if (pending !== undefined) {
-          const out = process(pending)
-          pending = undefined
-          if (out.length > 0) return out
-          continue
-        }
-        if (finished) return yield* Cause.done()
-        const exit = yield* current.pull.pipe(idle(current.deployment), Effect.exit)
+    // A plain loop of effects rather than a generator: it runs once per chunk of every stream.
+    const pull: Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> = Effect.suspend(function next(): Pull.Pull<
+      ReadonlyArray<Chunk>,
+      RouterCallError
+    > {
+      while (pending !== undefined) {
+        const out = process(pending)
+        pending = undefined
+        if (out.length > 0) return Effect.succeed(out)
+      }
+      if (finished) return Cause.done()
+      if (timedFor !== current) {
+        timedPull = timed(current)
+        timedFor = current
+      }
+      return Effect.flatMap(timedPull, (exit) => {
         if (Exit.isSuccess(exit)) {
           pending = exit.value
-          continue
+          return next()
         }
         if (Pull.isDoneCause(exit.cause)) {
           finished = true
           const out: Array<Chunk> = []
           decideTrim(true, out)
           out.push(...held.splice(0))
-          yield* Scope.close(current.scope, Exit.void)
-          if (out.length > 0) return out
-          continue
+          return Effect.flatMap(Scope.close(current.scope, Exit.void), () => (out.length > 0 ? Effect.succeed(out) : next()))
         }
         const found = Cause.findError(exit.cause)
-        if (found._tag === "Failure") return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-        yield* recover(found.success as ProviderError)
-      }
+        if (found._tag === "Failure") return Effect.failCause(exit.cause as Cause.Cause<never>)
+        return Effect.flatMap(recover(found.success as ProviderError), next)
+      })
     })
 
     return {

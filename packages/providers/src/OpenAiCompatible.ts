@@ -16,7 +16,7 @@ import { Effect, Redacted, Stream } from "effect"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { uploadForm } from "./Multipart.ts"
 import { guardStream } from "./StreamGuard.ts"
-import { bodyBytes, decodeWith, type JsonEvent, readJson, readText, send, sseEvents } from "./Upstream.ts"
+import { bodyBytes, decodeResult, decodeWith, type JsonEvent, readJson, readText, send, sseEvents } from "./Upstream.ts"
 
 /** Where one operation of one deployment is sent, with the headers that authenticate it. */
 export interface Route {
@@ -103,14 +103,28 @@ export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiS
   const unsupported = (operation: Operation) =>
     new UnsupportedOperation({ operation: operation.name, message: `${options.name} does not support ${operation.name}` })
 
-  const open = (operation: Operation, deployment: Deployment, request: unknown, streaming: boolean) =>
-    Effect.gen(function*() {
-      if (!supported.has(operation.name as OperationName)) return yield* Effect.fail(unsupported(operation))
-      const route = yield* options.endpoint(deployment, operation)
-      const secrets = secretsOf(deployment)
-      const response = yield* send(client, buildRequest(route, operation, deployment, request, streaming), secrets)
-      return { response, secrets }
+  // A deployment's route and secrets do not change while it lives: work them out once per operation, not per call.
+  const routes = new WeakMap<Deployment, Map<string, { readonly route: Route; readonly secrets: ReadonlyArray<string> }>>()
+  const routeOf = (operation: Operation, deployment: Deployment) => {
+    let byOperation = routes.get(deployment)
+    const found = byOperation?.get(operation.name)
+    if (found !== undefined) return Effect.succeed(found)
+    return Effect.map(options.endpoint(deployment, operation), (route) => {
+      const entry = { route, secrets: secretsOf(deployment) }
+      if (byOperation === undefined) routes.set(deployment, byOperation = new Map())
+      byOperation.set(operation.name, entry)
+      return entry
     })
+  }
+
+  const open = (operation: Operation, deployment: Deployment, request: unknown, streaming: boolean) =>
+    supported.has(operation.name as OperationName)
+      ? Effect.flatMap(routeOf(operation, deployment), ({ route, secrets }) =>
+        Effect.map(
+          send(client, buildRequest(route, operation, deployment, request, streaming), secrets),
+          (response) => ({ response, secrets })
+        ))
+      : Effect.fail(unsupported(operation))
 
   const call = <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
     Effect.gen(function*() {
@@ -134,7 +148,7 @@ export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiS
     const chunks = Stream.unwrap(Effect.map(open(operation, deployment, request, true), ({ response, secrets }) =>
       spec.kind === "bytes"
         ? (audioChunks(response, secrets) as Stream.Stream<Chunk, ProviderError>)
-        : Stream.mapEffect(sseEvents(response, secrets, isFinalEvent), (event) => decodeWith(spec.chunk, event.data, secrets))))
+        : sseEvents(response, secrets, isFinalEvent, (event) => decodeResult(spec.chunk, event.data, secrets))))
     return guardStream(spec, chunks)
   }
 

@@ -23,5 +23,15 @@ export const providersLayer: Layer.Layer<Providers, never, HttpClient.HttpClient
   Effect.map(HttpClient.HttpClient, makeProviders)
 )
 
+/**
+ * One undici-backed client with keep-alive pooling: `NodeHttpClient.layerUndici` without its
+ * `layerMergedContext` wrapper. That wrapper merges the context the layer was built in into the context
+ * of every request, copying the whole context map per call (in profiles: ~10 KB allocated per request);
+ * the requests run in the gateway's own fibers, which already carry every service the client reads.
+ */
+const undiciClient: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, NodeHttpClient.makeUndici).pipe(
+  Layer.provide(NodeHttpClient.layerDispatcher)
+)
+
 /** The built-in providers over one undici-backed client with keep-alive pooling. */
-export const ProvidersLive: Layer.Layer<Providers> = providersLayer.pipe(Layer.provide(NodeHttpClient.layerUndici))
+export const ProvidersLive: Layer.Layer<Providers> = providersLayer.pipe(Layer.provide(undiciClient))

@@ -4,7 +4,7 @@
  * carrying the text that had arrived, so the router can continue elsewhere without losing or repeating text.
  */
 import type { Operation, ProviderError } from "@switchyard/core"
-import { Effect, Stream } from "effect"
+import { Stream } from "effect"
 import { midStream } from "./ErrorMapping.ts"
 
 /**
@@ -20,13 +20,13 @@ export const guardStream = <Chunk>(
     let sent = 0
     let received = ""
     const textOf = spec.kind === "text" ? spec.text : () => ""
+    // Counted per array of chunks, not per chunk through an effect: this runs for every chunk of every stream.
     return chunks.pipe(
-      Stream.tap((chunk) =>
-        Effect.sync(() => {
-          sent++
-          received += textOf(chunk)
-        })
-      ),
+      Stream.mapArray((array) => {
+        sent += array.length
+        for (const chunk of array) received += textOf(chunk)
+        return array
+      }),
       Stream.mapError((error) => (sent > 0 ? midStream(error, received) : error))
     )
   })

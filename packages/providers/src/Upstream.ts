@@ -3,7 +3,7 @@
  * and socket failures into typed errors, and read 2xx bodies as decoded JSON, raw bytes or SSE events.
  */
 import { Connection, type ProviderError } from "@switchyard/core"
-import { Clock, Effect, Schema, Stream } from "effect"
+import { Array as Arr, Cause, Channel, Clock, Effect, Exit, Pull, Result, Schema, Scope, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { type HttpClient, type HttpClientRequest, type HttpClientResponse, Headers } from "effect/http"
 import { classifyFailure, fromHttpClientError, malformed } from "./ErrorMapping.ts"
@@ -55,16 +55,39 @@ export const send = (
     )
   )
 
+type SyncDecode = (value: unknown) => Result.Result<unknown, Schema.SchemaError>
+
+// Wire schemas have no effects: decoding them directly skips running a parser effect per reply and chunk.
+const decoders = new WeakMap<Schema.Codec<any, unknown>, SyncDecode>()
+const decoderOf = (schema: Schema.Codec<any, unknown>): SyncDecode => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownResult(schema)
+    decoders.set(schema, decode)
+  }
+  return decode
+}
+
+/** `decodeWith` without the effect, for the elements of a stream. */
+export const decodeResult = <A>(
+  schema: Schema.Codec<A, unknown>,
+  value: unknown,
+  secrets: ReadonlyArray<string>,
+  status?: number
+): Result.Result<A, ProviderError> => {
+  const result = decoderOf(schema)(value) as Result.Result<A, Schema.SchemaError>
+  return Result.isSuccess(result)
+    ? result as unknown as Result.Result<A, ProviderError>
+    : Result.fail(malformed(`the reply does not have the expected shape: ${result.failure.message}`, secrets, status))
+}
+
 /** Decodes a value with an operation's schema; a mismatch is a MalformedResponse that says where. */
 export const decodeWith = <A>(
   schema: Schema.Codec<A, unknown>,
   value: unknown,
   secrets: ReadonlyArray<string>,
   status?: number
-): Effect.Effect<A, ProviderError> =>
-  Schema.decodeUnknownEffect(schema)(value).pipe(
-    Effect.mapError((error) => malformed(`the reply does not have the expected shape: ${error.message}`, secrets, status))
-  ) as Effect.Effect<A, ProviderError>
+): Effect.Effect<A, ProviderError> => Effect.fromResult(decodeResult(schema, value, secrets, status))
 
 /** Reads a 2xx body as text; a socket cut while reading is a Connection error. */
 export const readText = (
@@ -73,16 +96,20 @@ export const readText = (
 ): Effect.Effect<string, ProviderError> =>
   Effect.mapError(response.text, (error) => fromHttpClientError(error, secrets))
 
+const parseJsonReply = (text: string, secrets: ReadonlyArray<string>, status: number): Result.Result<unknown, ProviderError> => {
+  try {
+    return Result.succeed(JSON.parse(text) as unknown)
+  } catch {
+    return Result.fail(malformed(`the reply is not JSON: ${text.slice(0, 200)}`, secrets, status))
+  }
+}
+
 /** Reads a 2xx body as JSON, without decoding it. */
 export const readJsonValue = (
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>
 ): Effect.Effect<unknown, ProviderError> =>
-  Effect.flatMap(readText(response, secrets), (text) =>
-    Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: () => malformed(`the reply is not JSON: ${text.slice(0, 200)}`, secrets, response.status)
-    }))
+  Effect.flatMap(readText(response, secrets), (text) => Effect.fromResult(parseJsonReply(text, secrets, response.status)))
 
 /** Reads a 2xx body as JSON and decodes it with `schema`. */
 export const readJson = <A>(
@@ -90,7 +117,12 @@ export const readJson = <A>(
   schema: Schema.Codec<A, unknown>,
   secrets: ReadonlyArray<string>
 ): Effect.Effect<A, ProviderError> =>
-  Effect.flatMap(readJsonValue(response, secrets), (value) => decodeWith(schema, value, secrets, response.status))
+  Effect.flatMap(readText(response, secrets), (text) => {
+    const value = parseJsonReply(text, secrets, response.status)
+    return Effect.fromResult(
+      Result.isSuccess(value) ? decodeResult(schema, value.success, secrets, response.status) : value as Result.Result<never, ProviderError>
+    )
+  })
 
 /** A 2xx body as bytes, as they arrive; a socket cut fails with Connection. */
 export const bodyBytes = (
@@ -113,52 +145,167 @@ const isErrorEvent = (event: string, data: unknown): boolean =>
   (isRecord(data) &&
     (data.type === "error" || data.type === "response.failed" || (isRecord(data.error) && !("choices" in data))))
 
+/** How long a stream that ended with `data: [DONE]` may read on for the end of its body (in the background). */
+const DRAIN_MILLIS = 5_000
+/** How much it may read: past this the connection is closed rather than drained. */
+const DRAIN_BYTES = 256 * 1024
+
+/**
+ * Reads what is left of a body in the background and then releases it. A stream that stops at `[DONE]`
+ * has usually been sent the whole body already; reading it to the end lets undici return the connection
+ * to its pool instead of closing it.
+ */
+const drainInBackground = (
+  bytes: Pull.Pull<ReadonlyArray<Uint8Array>, ProviderError>,
+  scope: Scope.Closeable
+) => {
+  let read = 0
+  const drain: Effect.Effect<void, unknown> = Effect.flatMap(bytes, (chunks) => {
+    for (const c of chunks) read += c.length
+    return read > DRAIN_BYTES ? Effect.void : drain
+  })
+  Effect.runFork(drain.pipe(
+    Effect.ignore,
+    Effect.timeoutOption(DRAIN_MILLIS),
+    Effect.ensuring(Scope.close(scope, Exit.void))
+  ))
+}
+
+/** One parsed SSE event, before its data is read as JSON. */
+interface RawEvent {
+  readonly event: string
+  readonly data: string
+}
+
 /**
  * A 2xx SSE body as JSON events, up to `data: [DONE]` or the end of the body. An error event fails the
  * stream with the error it describes; a frame that is not JSON is a MalformedResponse. A body that ends
  * before `[DONE]` or an event `isFinal` accepts was cut, even if the socket closed cleanly: it fails with
- * Connection rather than pass for a complete reply.
+ * Connection rather than pass for a complete reply. `decode`, when given, turns each event into the
+ * stream's element (a failure ends the stream like an error event).
+ *
+ * It is one hand-written stage rather than a chain of stream operators (text decoding, SSE framing,
+ * `[DONE]`, JSON, decoding), because a chain costs allocations and effect steps per event and per open
+ * stream. Events that arrive together are emitted together; a failure is raised after the events before it.
  */
-export const sseEvents = (
+export const sseEvents: {
+  (
+    response: HttpClientResponse.HttpClientResponse,
+    secrets: ReadonlyArray<string>,
+    isFinal: (event: JsonEvent) => boolean
+  ): Stream.Stream<JsonEvent, ProviderError>
+  <A>(
+    response: HttpClientResponse.HttpClientResponse,
+    secrets: ReadonlyArray<string>,
+    isFinal: (event: JsonEvent) => boolean,
+    decode: (event: JsonEvent) => Result.Result<A, ProviderError>
+  ): Stream.Stream<A, ProviderError>
+} = <A>(
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>,
-  isFinal: (event: JsonEvent) => boolean
-): Stream.Stream<JsonEvent, ProviderError> =>
-  Stream.suspend(() => {
-    let ended = false
-    const events = bodyBytes(response, secrets).pipe(
-      Stream.decodeText(),
-      Stream.pipeThroughChannel(Sse.decode()),
-      Stream.mapError((error): ProviderError =>
-        error._tag === "SseError" || error._tag === "Retry"
-          ? malformed(`the event stream is not valid SSE (${error._tag})`, secrets, response.status)
-          : error
-      ),
-      Stream.takeWhile((event) => {
-        if (event.data.trim() !== "[DONE]") return true
-        ended = true
-        return false
-      }),
-      Stream.mapEffect((event) =>
-        Effect.gen(function*() {
+  isFinal: (event: JsonEvent) => boolean,
+  decode?: (event: JsonEvent) => Result.Result<A, ProviderError>
+): Stream.Stream<A, ProviderError> =>
+  Stream.fromChannel(Channel.fromTransform((_, scope) =>
+    Effect.gen(function*() {
+      const clock = yield* Clock.Clock
+      // The body has its own scope, so that a stream ended by `[DONE]` can hand it to the drain.
+      const bodyScope = yield* Scope.make()
+      const bytes = yield* Stream.toPull(bodyBytes(response, secrets)).pipe(Scope.provide(bodyScope))
+      let draining = false
+      yield* Scope.addFinalizer(scope, Effect.suspend(() => (draining ? Effect.void : Scope.close(bodyScope, Exit.void))))
+
+      const text = new TextDecoder()
+      let parsed: Array<RawEvent> = []
+      let retry = false
+      const parser = Sse.makeParser((event) => {
+        if (event._tag === "Retry") retry = true
+        else parsed.push(event)
+      })
+      /** `[DONE]` or a final event arrived: the reply is complete. */
+      let ended = false
+      /** `[DONE]` arrived: nothing after it is read as events. */
+      let done = false
+      let bodyEnded = false
+      let failure: ProviderError | undefined
+      const invalid = (what: string) =>
+        malformed(`the event stream is not valid SSE (${what})`, secrets, response.status)
+
+      /** Feeds decoded text to the SSE parser; an event over the size limit fails the stream. */
+      const feed = (piece: string) => {
+        const error = parser.feed(piece)
+        if (error !== undefined && failure === undefined) {
+          parsed = []
+          failure = invalid(error._tag)
+        }
+      }
+
+      /** Turns the parsed events into elements, stopping at `[DONE]` or at the first failure. */
+      const take = (out: Array<A>) => {
+        const events = parsed
+        parsed = []
+        for (const event of events) {
+          if (event.data.trim() === "[DONE]") {
+            done = true
+            return
+          }
           const data = parseJsonOrText(event.data)
           if (isErrorEvent(event.event, data)) {
-            const nowMillis = yield* Clock.currentTimeMillis
-            return yield* Effect.fail(classifyFailure({ status: undefined, headers: {}, body: data, nowMillis, secrets }))
+            const nowMillis = clock.currentTimeMillisUnsafe()
+            failure = classifyFailure({ status: undefined, headers: {}, body: data, nowMillis, secrets })
+            return
           }
           if (typeof data === "string") {
-            return yield* Effect.fail(malformed(`an event is not JSON: ${data.slice(0, 200)}`, secrets, response.status))
+            failure = malformed(`an event is not JSON: ${data.slice(0, 200)}`, secrets, response.status)
+            return
           }
-          const json = { event: event.event, data }
+          const json: JsonEvent = { event: event.event, data }
           if (isFinal(json)) ended = true
-          return json
-        })
-      )
-    )
-    const checkEnd = Stream.suspend(() =>
-      ended
-        ? Stream.empty
-        : Stream.fail(new Connection({ message: "the upstream closed the event stream before its end", status: response.status }))
-    )
-    return Stream.concat(events, checkEnd)
-  })
+          if (decode === undefined) out.push(json as A)
+          else {
+            const decoded = decode(json)
+            if (Result.isFailure(decoded)) {
+              failure = decoded.failure
+              return
+            }
+            out.push(decoded.success)
+          }
+        }
+        if (retry) failure = invalid("Retry")
+      }
+
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<A>, ProviderError> = Effect.suspend(() => {
+        if (failure !== undefined) return Effect.fail(failure)
+        if (done) {
+          if (!draining) {
+            draining = true
+            drainInBackground(bytes, bodyScope)
+          }
+          return Cause.done()
+        }
+        if (bodyEnded) {
+          return ended
+            ? Cause.done()
+            : Effect.fail(
+              new Connection({ message: "the upstream closed the event stream before its end", status: response.status })
+            )
+        }
+        return Effect.flatMap(
+          Pull.catchDone(bytes, () => {
+            bodyEnded = true
+            return Effect.succeed(undefined)
+          }),
+          (chunks) => {
+            if (chunks === undefined) feed(text.decode())
+            else for (const chunk of chunks) feed(text.decode(chunk, streaming))
+            const out: Array<A> = []
+            if (failure === undefined) take(out)
+            return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : next
+          }
+        )
+      })
+      return next
+    })
+  ))
+
+const streaming = { stream: true } as const

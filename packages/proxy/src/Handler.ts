@@ -9,10 +9,11 @@ import {
   type Operation,
   type OperationName,
   type RouterCallError,
+  type Routed,
   type RouterShape,
   type Wire
 } from "@switchyard/core"
-import { Cause, Clock, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { Cause, Clock, Effect, Exit, Pull, Scope, Stream, type Tracer } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { AuthShape, Principal } from "./Auth.ts"
 import { ApiError, ApiErrors, errorResponse, fromRouterError } from "./HttpErrors.ts"
@@ -48,10 +49,15 @@ const endStatus = (exit: Exit.Exit<unknown, unknown>, failedWith: number | undef
     ? 499
     : failedWith ?? 500
 
-const nowMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n) / 1e6)
+/** Milliseconds on the fiber's clock, read without an effect: the handler reads it several times per request. */
+const millisOf = (clock: Clock.Clock) => Number(clock.currentTimeNanosUnsafe()) / 1e6
 
 /** Time spent in upstream attempts; the rest of a request's time is the gateway's overhead. */
-const upstreamMillis = (attempts: ReadonlyArray<Attempt>) => attempts.reduce((sum, a) => sum + a.durationMillis, 0)
+const upstreamMillis = (attempts: ReadonlyArray<Attempt>) => {
+  let sum = 0
+  for (const a of attempts) sum += a.durationMillis
+  return sum
+}
 
 const servedHeaders = (served: Served, overheadMillis: number): Record<string, string> => ({
   ...(served.deployment === undefined ? {} : { "x-switchyard-deployment": served.deployment }),
@@ -61,13 +67,14 @@ const servedHeaders = (served: Served, overheadMillis: number): Record<string, s
 })
 
 /** Model groups a request names: the model, and fallbacks the client asked for. */
-const modelsNamed = (body: Record<string, unknown>): ReadonlyArray<string> => [
-  String(body.model),
-  ...(Array.isArray(body.fallbacks) ? body.fallbacks.map(String) : [])
-]
+const modelsNamed = (body: Record<string, unknown>): ReadonlyArray<string> =>
+  Array.isArray(body.fallbacks) ? [String(body.model), ...body.fallbacks.map(String)] : [String(body.model)]
 
 /** Fallback groups an attempt list reached: the groups beyond the first. */
-const fallbacksIn = (attempts: ReadonlyArray<Attempt>) => Math.max(0, new Set(attempts.map((a) => a.group)).size - 1)
+const fallbacksIn = (attempts: ReadonlyArray<Attempt>) => {
+  if (attempts.length < 2) return 0
+  return Math.max(0, new Set(attempts.map((a) => a.group)).size - 1)
+}
 
 /** The route an AllAttemptsFailed took: every attempt, and how many fallback groups it entered. */
 const failedRoute = (error: AllAttemptsFailed): Served => ({
@@ -77,6 +84,129 @@ const failedRoute = (error: AllAttemptsFailed): Served => ({
   continuations: 0
 })
 
+const noSpan = Effect.succeed(undefined)
+/** The request's span; an effect that cannot fail, so reading it costs no error channel. */
+const currentSpan: Effect.Effect<Tracer.Span | undefined> = Effect.catch(Effect.currentSpan, () => noSpan)
+
+/**
+ * What one request has learnt so far, and what it does with it at the end. A class rather than closures
+ * made per request: the methods are shared, so a request allocates one object for them.
+ */
+class RequestState {
+  readonly started: number
+  model = "unknown"
+  principal: Principal | undefined = undefined
+
+  constructor(
+    readonly deps: HandlerDeps,
+    readonly name: OperationName,
+    readonly method: string,
+    readonly path: string,
+    readonly clock: Clock.Clock,
+    readonly span: Tracer.Span | undefined
+  ) {
+    this.started = millisOf(clock)
+  }
+
+  /** An upstream's message may quote anything: blank the keys the config holds before it leaves. */
+  redacted(error: ApiError): ApiError {
+    return new ApiError({ ...error, message: this.deps.redact(error.message) })
+  }
+
+  /** The overhead so far: all of the handler's time that was not spent waiting for an upstream. */
+  overheadNow(attempts: ReadonlyArray<Attempt>): number {
+    return Math.max(0, millisOf(this.clock) - this.started - upstreamMillis(attempts))
+  }
+
+  /** Metrics and the one log line of a finished request. */
+  finish(status: number, served: Served, overheadMillis: number): Effect.Effect<void> {
+    const durationMillis = millisOf(this.clock) - this.started
+    const principal = this.principal
+    return Effect.andThen(
+      this.deps.metrics.record({
+        operation: this.name,
+        model: this.model,
+        status,
+        attempts: served.attempts,
+        fallbacks: served.fallbacks,
+        continuations: served.continuations,
+        durationMillis,
+        overheadMillis
+      }),
+      Effect.annotateLogs(requestLine, {
+        method: this.method,
+        path: this.path,
+        operation: this.name,
+        model: this.model,
+        status,
+        deployment: served.deployment ?? "-",
+        attempts: served.attempts.length,
+        fallbacks: served.fallbacks,
+        ...(served.continuations > 0 ? { continuations: served.continuations } : {}),
+        ...(principal?._tag === "Virtual" && principal.key.alias !== undefined ? { key_alias: principal.key.alias } : {}),
+        duration_ms: Math.round(durationMillis),
+        overhead_ms: Number(overheadMillis.toFixed(1))
+      })
+    )
+  }
+
+  /** Puts how the request was routed on its span: the outcome as attributes, one event per attempt. */
+  traceRoute(served: Served, status: number): void {
+    const span = this.span
+    if (span === undefined) return
+    const now = this.clock.currentTimeNanosUnsafe()
+    span.attribute("switchyard.model", this.model)
+    span.attribute("http.response.status_code", status)
+    span.attribute("switchyard.attempts", served.attempts.length)
+    span.attribute("switchyard.fallbacks", served.fallbacks)
+    if (served.deployment !== undefined) span.attribute("switchyard.deployment", served.deployment)
+    for (const a of served.attempts) {
+      span.event("switchyard.attempt", now, {
+        deployment: a.deployment,
+        group: a.group,
+        duration_ms: a.durationMillis,
+        ...(a.error === undefined ? {} : { error: a.error })
+      })
+    }
+  }
+
+  /** The answer of a request that failed: the error response, after the span, metrics and log line. */
+  fail(error: ApiError, served: Served): Effect.Effect<HttpServerResponse.HttpServerResponse> {
+    const overhead = this.overheadNow(served.attempts)
+    this.traceRoute(served, error.status)
+    return Effect.as(
+      this.finish(error.status, served, overhead),
+      HttpServerResponse.setHeaders(errorResponse(this.redacted(error)), servedHeaders(served, overhead))
+    )
+  }
+
+  /** The answer of a routed call. */
+  answer(result: Routed<unknown>): Effect.Effect<HttpServerResponse.HttpServerResponse> {
+    const served: Served = { deployment: result.deployment, attempts: result.attempts, fallbacks: result.fallbacks, continuations: 0 }
+    const overhead = this.overheadNow(result.attempts)
+    this.traceRoute(served, 200)
+    return Effect.as(
+      this.finish(200, served, overhead),
+      HttpServerResponse.jsonUnsafe(result.response, { headers: servedHeaders(served, overhead) })
+    )
+  }
+
+  /** The error response of whatever stopped the request. */
+  recover(error: ApiError | RouterCallError): Effect.Effect<HttpServerResponse.HttpServerResponse> {
+    return error._tag === "ApiError"
+      ? this.fail(error, notServed)
+      : this.fail(fromRouterError(error), error._tag === "AllAttemptsFailed" ? failedRoute(error) : notServed)
+  }
+
+  /** A defect is logged with its details (keys blanked); the client gets a plain 500. */
+  defect(defect: unknown): Effect.Effect<HttpServerResponse.HttpServerResponse> {
+    return Effect.logError("request failed with a defect").pipe(
+      Effect.annotateLogs({ path: this.path, defect: this.deps.redact(Cause.pretty(Cause.die(defect))) }),
+      Effect.andThen(Effect.suspend(() => this.fail(ApiErrors.internal(), notServed)))
+    )
+  }
+}
+
 /** Builds the handler of the routes of one operation. */
 export const makeOperationHandler = (deps: HandlerDeps) =>
 <Req>(operation: Operation<string, Req>) =>
@@ -85,159 +215,86 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
   const path = request.url.split("?")[0] ?? request.url
 
   return Effect.gen(function*() {
-    const started = yield* nowMillis
-    let model = "unknown"
-    let principal: Principal | undefined
-
-    /** An upstream's message may quote anything: blank the keys the config holds before it leaves. */
-    const redacted = (error: ApiError) => new ApiError({ ...error, message: deps.redact(error.message) })
-
-    /** Metrics and the one log line of a finished request. */
-    const finish = (status: number, served: Served, overheadMillis: number) =>
-      Effect.gen(function*() {
-        const durationMillis = (yield* nowMillis) - started
-        yield* deps.metrics.record({
-          operation: name,
-          model,
-          status,
-          attempts: served.attempts,
-          fallbacks: served.fallbacks,
-          continuations: served.continuations,
-          durationMillis,
-          overheadMillis
-        })
-        yield* Effect.log("request").pipe(Effect.annotateLogs({
-          method: request.method,
-          path,
-          operation: name,
-          model,
-          status,
-          deployment: served.deployment ?? "-",
-          attempts: served.attempts.length,
-          fallbacks: served.fallbacks,
-          ...(served.continuations > 0 ? { continuations: served.continuations } : {}),
-          ...(principal?._tag === "Virtual" && principal.key.alias !== undefined ? { key_alias: principal.key.alias } : {}),
-          duration_ms: Math.round(durationMillis),
-          overhead_ms: Number(overheadMillis.toFixed(1))
-        }))
-      })
-
-    /** Puts how the request was routed on its span: the outcome as attributes, one event per attempt. */
-    const traceRoute = (served: Served, status: number) =>
-      Effect.gen(function*() {
-        const span = yield* Effect.currentSpan
-        const now = yield* Clock.currentTimeNanos
-        span.attribute("switchyard.model", model)
-        span.attribute("http.response.status_code", status)
-        span.attribute("switchyard.attempts", served.attempts.length)
-        span.attribute("switchyard.fallbacks", served.fallbacks)
-        if (served.deployment !== undefined) span.attribute("switchyard.deployment", served.deployment)
-        for (const a of served.attempts) {
-          span.event("switchyard.attempt", now, {
-            deployment: a.deployment,
-            group: a.group,
-            duration_ms: a.durationMillis,
-            ...(a.error === undefined ? {} : { error: a.error })
-          })
-        }
-      }).pipe(Effect.ignore)
-
-    /** The overhead so far: all of the handler's time that was not spent waiting for an upstream. */
-    const overheadNow = (attempts: ReadonlyArray<Attempt>) =>
-      Effect.map(nowMillis, (now) => Math.max(0, now - started - upstreamMillis(attempts)))
-
-    const fail = (error: ApiError, served: Served) =>
-      Effect.gen(function*() {
-        const overhead = yield* overheadNow(served.attempts)
-        yield* traceRoute(served, error.status)
-        yield* finish(error.status, served, overhead)
-        return HttpServerResponse.setHeaders(errorResponse(redacted(error)), servedHeaders(served, overhead))
-      })
+    const state = new RequestState(deps, name, request.method, path, yield* Clock.Clock, yield* currentSpan)
 
     const routed = Effect.gen(function*() {
-      principal = yield* deps.auth.authenticate(request.headers)
+      const principal = yield* deps.auth.authenticate(request.headers)
+      state.principal = principal
       yield* deps.auth.admit(principal)
       const raw = yield* readBody(request, operation, deps.bodyLimitBytes)
-      if (typeof raw.model === "string") model = raw.model
+      if (typeof raw.model === "string") state.model = raw.model
       const body = yield* decodeRequest(operation, raw)
       yield* deps.auth.authorize(principal, modelsNamed(raw))
       const streams = operation.stream !== undefined && (operation.stream.kind === "bytes" || raw.stream === true)
-      if (!streams) {
-        const result = yield* deps.router.call(operation, body)
-        const served: Served = { ...result, continuations: 0 }
-        const overhead = yield* overheadNow(result.attempts)
-        yield* traceRoute(served, 200)
-        yield* finish(200, served, overhead)
-        return HttpServerResponse.jsonUnsafe(result.response, { headers: servedHeaders(served, overhead) })
-      }
-      return yield* openStream(body)
+      if (!streams) return yield* state.answer(yield* deps.router.call(operation, body))
+      return yield* openStream(deps, operation, state, body)
     })
 
-    /**
-     * Opens the routed stream before answering, so a failure before the first chunk is a plain JSON
-     * error. The stream's Scope outlives this handler: the response body closes it when it ends.
-     */
-    const openStream = (body: Req) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        // Should the body never run (the client left first), the request's own scope still closes it.
-        yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-        const stream = yield* deps.router.open(operation, body).pipe(
-          Scope.provide(scope),
-          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
-        )
-        const overhead = yield* overheadNow(stream.attempts)
-        const servedSoFar = (): Served => ({
-          deployment: stream.summary().deployments.at(-1) ?? stream.deployment,
-          attempts: stream.attempts,
-          // A continuation may have moved on to a fallback group after the stream opened.
-          fallbacks: Math.max(stream.fallbacks, fallbacksIn(stream.attempts)),
-          continuations: stream.summary().breaks
-        })
-        const headers = servedHeaders(servedSoFar(), overhead)
-        // The span ends with this handler, when the headers go out; the log line comes at the stream's end.
-        yield* traceRoute(servedSoFar(), 200)
-        // The status a broken stream ends with is the one its error event (or cut) stands for.
-        let failedWith: number | undefined
-        const toError = (error: RouterCallError) => {
-          const apiError = redacted(fromRouterError(error))
-          failedWith = apiError.status
-          return apiError
-        }
-        const done = (exit: Exit.Exit<unknown, unknown>) =>
-          finish(endStatus(exit, failedWith), servedSoFar(), overhead).pipe(
-            Effect.ensuring(Scope.close(scope, Exit.void))
-          )
-        if (operation.stream?.kind === "bytes") {
-          const audio = (stream.stream as Stream.Stream<Wire.AudioChunk, RouterCallError>).pipe(
-            Stream.tapError((error) => Effect.sync(() => toError(error)))
-          )
-          return yield* bytesResponse(audio, scope, headers, done)
-        }
-        const events = encodeSse(name, stream.stream, toError).pipe(Stream.onExit(done))
-        return HttpServerResponse.stream(events, {
-          contentType: "text/event-stream",
-          headers: { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
-        })
-      })
-
     return yield* routed.pipe(
-      Effect.catch((error: ApiError | RouterCallError) =>
-        error._tag === "ApiError"
-          ? fail(error, notServed)
-          : fail(fromRouterError(error), error._tag === "AllAttemptsFailed" ? failedRoute(error) : notServed)
-      ),
-      Effect.catchDefect((defect) =>
-        Effect.logError("request failed with a defect").pipe(
-          Effect.annotateLogs({ path, defect: deps.redact(Cause.pretty(Cause.die(defect))) }),
-          Effect.andThen(fail(ApiErrors.internal(), notServed))
-        )
-      )
+      Effect.catch((error: ApiError | RouterCallError) => state.recover(error)),
+      Effect.catchDefect((defect) => state.defect(defect))
     )
-  }).pipe(Effect.withSpan("switchyard.request", {
-    attributes: { "switchyard.operation": name, "http.request.method": request.method, "url.path": path }
-  }))
+  }).pipe(Effect.withSpan(
+    "switchyard.request",
+    { attributes: { "switchyard.operation": name, "http.request.method": request.method, "url.path": path } },
+    // The one span of a request. Its stack frame would point here for every request; capturing it per
+    // request (a `new Error()`) showed in profiles.
+    noStackTrace
+  ))
 }
+
+/**
+ * Opens the routed stream before answering, so a failure before the first chunk is a plain JSON error.
+ * The stream's Scope outlives the handler: the response body closes it when it ends.
+ */
+const openStream = <Req>(deps: HandlerDeps, operation: Operation<string, Req>, state: RequestState, body: Req) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    // Should the body never run (the client left first), the request's own scope still closes it.
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const stream = yield* deps.router.open(operation, body).pipe(
+      Scope.provide(scope),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+    )
+    const overhead = state.overheadNow(stream.attempts)
+    const servedSoFar = (): Served => ({
+      deployment: stream.summary().deployments.at(-1) ?? stream.deployment,
+      attempts: stream.attempts,
+      // A continuation may have moved on to a fallback group after the stream opened.
+      fallbacks: Math.max(stream.fallbacks, fallbacksIn(stream.attempts)),
+      continuations: stream.summary().breaks
+    })
+    const headers = servedHeaders(servedSoFar(), overhead)
+    // The span ends with the handler, when the headers go out; the log line comes at the stream's end.
+    state.traceRoute(servedSoFar(), 200)
+    // The status a broken stream ends with is the one its error event (or cut) stands for.
+    let failedWith: number | undefined
+    const toError = (error: RouterCallError) => {
+      const apiError = state.redacted(fromRouterError(error))
+      failedWith = apiError.status
+      return apiError
+    }
+    const done = (exit: Exit.Exit<unknown, unknown>) =>
+      state.finish(endStatus(exit, failedWith), servedSoFar(), overhead).pipe(
+        Effect.ensuring(Scope.close(scope, Exit.void))
+      )
+    if (operation.stream?.kind === "bytes") {
+      const audio = (stream.stream as Stream.Stream<Wire.AudioChunk, RouterCallError>).pipe(
+        Stream.tapError((error) => Effect.sync(() => toError(error)))
+      )
+      return yield* bytesResponse(audio, scope, headers, done)
+    }
+    const events = encodeSse(state.name, stream.stream, toError).pipe(Stream.onExit(done))
+    return HttpServerResponse.stream(events, {
+      contentType: "text/event-stream",
+      headers: { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
+    })
+  })
+
+const noStackTrace = { captureStackTrace: false } as const
+
+/** The one log line of a request; its fields are log annotations. */
+const requestLine = Effect.log("request")
 
 /**
  * Passes audio through as it arrives: the first chunk (already there when the stream opened) gives the

@@ -3,13 +3,15 @@
  * with OTLP export when configured, logs on stdout, and a ready line once the socket is bound. Bad
  * command lines and configs exit 2 with the reason before anything starts.
  */
-import { NodeRuntime } from "@effect/platform-node"
+// The module itself, not the package index: the index loads every platform module (redis, ws, workers, …).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { type InvalidConfig, type LoadedConfig, RouterState } from "@switchyard/core"
 import { ProvidersLive } from "@switchyard/providers"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
 import { type CliArgs, parseCliArgs, usage, UsageError } from "./CliArgs.ts"
 import { checkConfig, formatIssues, loadConfigFile } from "./ConfigFile.ts"
+import { flushLogs, processLogger } from "./ProcessLogger.ts"
 import { DEFAULT_DRAIN_TIMEOUT_MILLIS, gatewayServer, type ServeOptions } from "./Server.ts"
 import { telemetryLayer } from "./Telemetry.ts"
 
@@ -26,9 +28,11 @@ const announce = (loaded: LoadedConfig, drainMillis: number) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const url = yield* serverUrl
     const groups = new Set(loaded.config.model_list.map((m) => m.model_name)).size
+    // Log lines are written in batches: the ones logged before this line go out before it.
+    flushLogs()
     console.log(`switchyard listening on ${url} (${groups} model groups)`)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => console.log(`switchyard shutting down: draining open requests for up to ${drainMillis / 1000}s`))
+      Effect.sync(() => (flushLogs(), console.log(`switchyard shutting down: draining open requests for up to ${drainMillis / 1000}s`)))
     )
   }))
 
@@ -41,7 +45,7 @@ export const gatewayProcess = (
     Layer.provide(gatewayServer(loaded, options)),
     Layer.provide(Layer.mergeAll(ProvidersLive, RouterState.memory)),
     Layer.provide(telemetryLayer),
-    Layer.provide(Logger.layer([options.logFormat === "json" ? Logger.consoleJson : Logger.consoleLogFmt]))
+    Layer.provide(Logger.layer([processLogger(options.logFormat ?? "logfmt")]))
   )
 
 /** Parses the command line, or exits 2 with the usage. */

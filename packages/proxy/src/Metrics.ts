@@ -4,7 +4,7 @@
  */
 import type { Attempt } from "@switchyard/core"
 import { Context, Effect, Layer, Metric } from "effect"
-import { PrometheusMetrics } from "effect/observability"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 
 /** What one finished request reports. */
 export interface RequestRecord {
@@ -66,28 +66,48 @@ export interface GatewayMetricsShape {
   readonly render: Effect.Effect<string>
 }
 
+/** Label sets seen beyond this many are not cached (the series still count); keeps a flood of model names bounded. */
+const MAX_BOUND_SERIES = 10_000
+
 /** Builds the metrics of one gateway over a fresh registry. */
 export const makeGatewayMetrics = (): GatewayMetricsShape => {
   const registry: Metric.MetricRegistry = new Map()
-  const inRegistry = <A>(effect: Effect.Effect<A>) => Effect.provideService(effect, Metric.MetricRegistry, registry)
-  const add = (metric: Metric.Counter<number>, attributes: Metric.Metric.Attributes, n: number) =>
-    n > 0 ? Metric.update(Metric.withAttributes(metric, attributes), n) : Effect.void
+  const context = Context.make(Metric.MetricRegistry, registry)
+  // A metric bound to its attributes resolves its series key once; binding per request (withAttributes)
+  // sorts and serializes the attributes on every update, which showed in profiles.
+  const bound = new Map<string, Metric.Metric<number, unknown>>()
+  const series = <M extends Metric.Metric<number, any>>(metric: M, key: string, attributes: () => Metric.Metric.Attributes): M => {
+    let found = bound.get(key) as M | undefined
+    if (found === undefined) {
+      found = Metric.withAttributes(metric, attributes()) as M
+      if (bound.size < MAX_BOUND_SERIES) bound.set(key, found)
+    }
+    return found
+  }
+  const add = (metric: Metric.Counter<number>, key: string, attributes: () => Metric.Metric.Attributes, n: number) => {
+    if (n > 0) series(metric, key, attributes).updateUnsafe(n, context)
+  }
+  const recordNow = (r: RequestRecord) => {
+    const route = `${r.model}\u0000${r.operation}`
+    const routeAttributes = () => ({ model: r.model, operation: r.operation })
+    add(requests, `r\u0000${route}\u0000${r.status}`, () => ({ ...routeAttributes(), status: String(r.status) }), 1)
+    for (const a of r.attempts) {
+      add(attempts, `a\u0000${a.deployment}\u0000${a.group}`, () => ({ deployment: a.deployment, group: a.group }), 1)
+      if (a.error !== undefined) {
+        const error = a.error
+        add(failures, `f\u0000${a.deployment}\u0000${error}`, () => ({ deployment: a.deployment, error }), 1)
+      }
+    }
+    add(retries, `t\u0000${route}`, routeAttributes, Math.max(0, r.attempts.length - 1 - r.fallbacks - r.continuations))
+    add(fallbacks, `b\u0000${route}`, routeAttributes, r.fallbacks)
+    add(continuations, `c\u0000${route}`, routeAttributes, r.continuations)
+    const byOperation = () => ({ operation: r.operation })
+    series(latency, `l\u0000${r.operation}`, byOperation).updateUnsafe(r.durationMillis / 1000, context)
+    series(overhead, `o\u0000${r.operation}`, byOperation).updateUnsafe(r.overheadMillis / 1000, context)
+  }
   return {
-    record: (r) =>
-      inRegistry(Effect.gen(function*() {
-        const route = { model: r.model, operation: r.operation }
-        yield* add(requests, { ...route, status: String(r.status) }, 1)
-        for (const a of r.attempts) {
-          yield* add(attempts, { deployment: a.deployment, group: a.group }, 1)
-          if (a.error !== undefined) yield* add(failures, { deployment: a.deployment, error: a.error }, 1)
-        }
-        yield* add(retries, route, Math.max(0, r.attempts.length - 1 - r.fallbacks - r.continuations))
-        yield* add(fallbacks, route, r.fallbacks)
-        yield* add(continuations, route, r.continuations)
-        yield* Metric.update(Metric.withAttributes(latency, { operation: r.operation }), r.durationMillis / 1000)
-        yield* Metric.update(Metric.withAttributes(overhead, { operation: r.operation }), r.overheadMillis / 1000)
-      })),
-    render: inRegistry(PrometheusMetrics.format())
+    record: (r) => Effect.sync(() => recordNow(r)),
+    render: Effect.provideService(PrometheusMetrics.format(), Metric.MetricRegistry, registry)
   }
 }
 

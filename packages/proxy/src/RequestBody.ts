@@ -4,7 +4,7 @@
  * coerced to numbers or booleans where the schema asks for them, so the same decode serves every route.
  */
 import { formatPath, type Operation } from "@switchyard/core"
-import { ByteSize, Effect, Schema, SchemaAST, SchemaIssue, Stream } from "effect"
+import { ByteSize, Effect, Result, Schema, SchemaAST, SchemaIssue, Stream } from "effect"
 import { HttpServerRequest, Multipart } from "effect/http"
 import { type ApiError, ApiErrors } from "./HttpErrors.ts"
 
@@ -30,15 +30,20 @@ const readBytes = (request: HttpServerRequest.HttpServerRequest, limitBytes: num
     )
   )
 
-const parseJson = (bytes: Uint8Array): Effect.Effect<Record<string, unknown>, ApiError> =>
-  Effect.try({
-    try: () => JSON.parse(new TextDecoder().decode(bytes)) as unknown,
-    catch: (e) => ApiErrors.malformedJson(bytes.length === 0 ? "the body is empty" : (e as Error).message)
-  }).pipe(Effect.flatMap((value) =>
-    typeof value === "object" && value !== null && !Array.isArray(value)
-      ? Effect.succeed(value as Record<string, unknown>)
-      : Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
-  ))
+// Decoding without `stream` keeps no state between calls, so one decoder serves every request.
+const utf8 = new TextDecoder()
+
+const parseJson = (bytes: Uint8Array): Effect.Effect<Record<string, unknown>, ApiError> => {
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(bytes))
+  } catch (e) {
+    return Effect.fail(ApiErrors.malformedJson(bytes.length === 0 ? "the body is empty" : (e as Error).message))
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Effect.succeed(value as Record<string, unknown>)
+    : Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+}
 
 /** The scalar kinds a property accepts, read from the schema (through unions such as `NullOr`). */
 const scalarKinds = (ast: SchemaAST.AST): Set<string> => {
@@ -123,15 +128,32 @@ const issuesOf = (error: Schema.SchemaError) =>
     message: i.message
   }))
 
+/** The 400 of a body that does not match the request schema: every bad field, the first one as `param`. */
+const invalidRequest = (error: Schema.SchemaError): ApiError => {
+  const issues = issuesOf(error)
+  const message = issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ")
+  return ApiErrors.invalidParam(issues[0]?.path || null, `invalid request: ${message}`)
+}
+
+type Decoder = (body: unknown) => Result.Result<unknown, Schema.SchemaError>
+
+// The request schemas are synchronous: decoding them directly skips running a parser effect per request.
+const decoders = new WeakMap<Operation, Decoder>()
+const decoderOf = (operation: Operation): Decoder => {
+  let decoder = decoders.get(operation)
+  if (decoder === undefined) {
+    const decode = Schema.decodeUnknownResult(operation.request)
+    decoder = (body) => decode(body, { errors: "all" })
+    decoders.set(operation, decoder)
+  }
+  return decoder
+}
+
 /** Decodes a parsed body with the operation's request schema, reporting every bad field (400). */
 export const decodeRequest = <Req>(
   operation: Operation<string, Req>,
   body: Record<string, unknown>
-): Effect.Effect<Req, ApiError> =>
-  Schema.decodeUnknownEffect(operation.request)(body, { errors: "all" }).pipe(
-    Effect.mapError((error) => {
-      const issues = issuesOf(error)
-      const message = issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ")
-      return ApiErrors.invalidParam(issues[0]?.path || null, `invalid request: ${message}`)
-    })
-  )
+): Effect.Effect<Req, ApiError> => {
+  const result = decoderOf(operation)(body)
+  return Result.isSuccess(result) ? Effect.succeed(result.success as Req) : Effect.fail(invalidRequest(result.failure))
+}

@@ -3,7 +3,8 @@
  * server. On shutdown the server stops accepting at once and lets in-flight requests and open streams
  * finish for up to `drainTimeoutMillis` before they are cut.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+// The module itself, not the package index: the index loads every platform module (redis, ws, workers, …).
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type InvalidConfig, type LoadedConfig, type Providers, Router, type RouterState } from "@switchyard/core"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServer, type HttpServerError } from "effect/http"

@@ -5,7 +5,7 @@
  * out ends with an error event instead, so it never looks complete.
  */
 import type { OperationName } from "@switchyard/core"
-import { Stream } from "effect"
+import { type Array as Arr, Cause, Effect, Pull, Result, Stream } from "effect"
 import { type ApiError, errorBody } from "./HttpErrors.ts"
 
 /** How one text operation frames its events. */
@@ -41,17 +41,44 @@ export const errorEvent = (operation: OperationName, error: ApiError): string =>
     : frame(JSON.stringify({ ...body, type: "error", code: error.code, message: error.message, param: error.param }), "error")
 }
 
-/** Encodes a stream of chunks as SSE bytes; a failure becomes the error event `toError` describes. */
+const utf8 = new TextEncoder()
+
+/**
+ * Encodes a stream of chunks as SSE bytes; a failure becomes the error event `toError` describes. The
+ * chunks that arrive together become one piece of bytes, written at once: one stage per stream instead
+ * of a chain of stream operators, as this runs for every chunk of every stream.
+ */
 export const encodeSse = <Chunk, E, R>(
   operation: OperationName,
   chunks: Stream.Stream<Chunk, E, R>,
   toError: (error: E) => ApiError
 ): Stream.Stream<Uint8Array, never, R> => {
   const framing = framings[operation] ?? dataOnly
-  const events = chunks.pipe(
-    Stream.map((chunk) => frame(JSON.stringify(chunk), framing.eventOf?.(chunk))),
-    Stream.concat(Stream.fromIterable(framing.done ? [frame("[DONE]")] : [])),
-    Stream.catch((error: E) => Stream.succeed(errorEvent(operation, toError(error))))
-  )
-  return Stream.encodeText(events)
+  const eventOf = framing.eventOf
+  const end = framing.done ? frame("[DONE]") : undefined
+  return Stream.transformPull(chunks, (pull) => {
+    let ended = false
+    const last = (text: string | undefined): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> => {
+      ended = true
+      return text === undefined ? Cause.done() : Effect.succeed([utf8.encode(text)])
+    }
+    const next: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.suspend(() =>
+      ended ? Cause.done() : Effect.matchCauseEffect(pull, {
+        onSuccess: (array) => {
+          let text = ""
+          for (const chunk of array) text += frame(JSON.stringify(chunk), eventOf?.(chunk))
+          return Effect.succeed([utf8.encode(text)] as const)
+        },
+        onFailure: (cause) => {
+          if (Pull.isDoneCause(cause)) return last(end)
+          const found = Cause.findError(cause)
+          // Only a typed failure becomes an error event; a defect or an interruption ends the stream as it is.
+          return Result.isSuccess(found)
+            ? last(errorEvent(operation, toError(found.success as E)))
+            : Effect.failCause(cause as Cause.Cause<never>)
+        }
+      })
+    )
+    return Effect.succeed(next)
+  })
 }

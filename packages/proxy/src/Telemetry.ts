@@ -5,7 +5,6 @@
  */
 import { Config, Effect, Layer, Option } from "effect"
 import { FetchHttpClient } from "effect/http"
-import { OtlpSerialization, OtlpTracer } from "effect/observability"
 
 /** The OTLP traces URL from the standard environment variables, if tracing is configured. */
 export const tracesUrl = Effect.gen(function*() {
@@ -21,6 +20,10 @@ export const telemetryLayer = Layer.unwrap(
     const url = yield* tracesUrl
     const serviceName = yield* Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("switchyard"))
     if (Option.isNone(url)) return Layer.empty
+    // Loaded only when tracing is configured: a process without it does not carry the exporter's modules.
+    const [OtlpTracer, OtlpSerialization] = yield* Effect.promise(() =>
+      Promise.all([import("effect/observability/OtlpTracer"), import("effect/observability/OtlpSerialization")])
+    )
     return OtlpTracer.layer({ url: url.value, resource: { serviceName } }).pipe(
       Layer.provide(OtlpSerialization.layerJson),
       Layer.provide(FetchHttpClient.layer)
