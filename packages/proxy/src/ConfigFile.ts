@@ -4,7 +4,8 @@
  * gateway's own keys resolved. A config that passes `check` starts.
  */
 import { type InvalidConfig, invalidConfig, type LoadedConfig, parseConfig, type Providers, Router, RouterState } from "@switchyard/core"
-import { redisTargetFromSettings } from "@switchyard/redis"
+// The settings module alone: the package index loads the Redis client.
+import { redisTargetFromSettings } from "@switchyard/redis/settings"
 import { Effect, Layer } from "effect"
 import { readFile } from "node:fs/promises"
 import { Auth } from "./Auth.ts"

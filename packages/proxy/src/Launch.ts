@@ -1,12 +1,14 @@
 /**
- * The gateway as a process runs it: the server over the real providers and the in-memory router state,
+ * The gateway as a process runs it: the server over the real providers and the router state the config
+ * names (in memory, or shared on Redis),
  * with OTLP export when configured, logs on stdout, and a ready line once the socket is bound. Bad
  * command lines and configs exit 2 with the reason before anything starts.
  */
 // The module itself, not the package index: the index loads every platform module (redis, ws, workers, …).
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { type InvalidConfig, type LoadedConfig, RouterState } from "@switchyard/core"
+import { type InvalidConfig, type LoadedConfig, RouterState, type RouterSettings } from "@switchyard/core"
 import { ProvidersLive } from "@switchyard/providers"
+import { wantsRedis } from "@switchyard/redis/settings"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
 import { type CliArgs, parseCliArgs, usage, UsageError } from "./CliArgs.ts"
@@ -36,6 +38,13 @@ const announce = (loaded: LoadedConfig, drainMillis: number) =>
     )
   }))
 
+/** The router state the config asks for: shared on Redis (whose client loads only then), else in memory. */
+const routerState = (settings: RouterSettings | undefined): Layer.Layer<RouterState, InvalidConfig> =>
+  wantsRedis(settings)
+    ? Layer.unwrap(Effect.map(Effect.promise(() => import("@switchyard/redis")), (redis) =>
+      redis.RedisState.layerFromSettings(settings)))
+    : RouterState.memory
+
 /** The whole gateway process as one Layer, ready for `Layer.launch`. */
 export const gatewayProcess = (
   loaded: LoadedConfig,
@@ -43,7 +52,7 @@ export const gatewayProcess = (
 ): Layer.Layer<never, InvalidConfig | HttpServerError.ServeError> =>
   announce(loaded, options.drainTimeoutMillis ?? DEFAULT_DRAIN_TIMEOUT_MILLIS).pipe(
     Layer.provide(gatewayServer(loaded, options)),
-    Layer.provide(Layer.mergeAll(ProvidersLive, RouterState.memory)),
+    Layer.provide(Layer.mergeAll(ProvidersLive, routerState(loaded.config.router_settings))),
     Layer.provide(telemetryLayer),
     Layer.provide(Logger.layer([processLogger(options.logFormat ?? "logfmt")]))
   )

@@ -2,7 +2,8 @@
  * Gateway metrics as effect `Metric`s, served as Prometheus text on `/metrics`. Each gateway keeps its
  * own registry, so two gateways in one process (tests, embedding) do not mix their counts.
  */
-import type { Attempt } from "@switchyard/core"
+import type { Attempt, StateHealth } from "@switchyard/core"
+import { gaugeValue, stateBackendUp } from "@switchyard/redis/health"
 import { Context, Effect, Layer, Metric } from "effect"
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 
@@ -62,6 +63,8 @@ const overhead = Metric.histogram("switchyard_overhead_seconds", {
 export interface GatewayMetricsShape {
   /** Records one finished request. */
   readonly record: (record: RequestRecord) => Effect.Effect<void>
+  /** Sets the state-backend gauge from the router state's health. */
+  readonly stateHealth: (health: StateHealth) => Effect.Effect<void>
   /** The Prometheus text exposition of every metric. */
   readonly render: Effect.Effect<string>
 }
@@ -107,6 +110,7 @@ export const makeGatewayMetrics = (): GatewayMetricsShape => {
   }
   return {
     record: (r) => Effect.sync(() => recordNow(r)),
+    stateHealth: (health) => Effect.sync(() => stateBackendUp.updateUnsafe(gaugeValue(health), context)),
     render: Effect.provideService(PrometheusMetrics.format(), Metric.MetricRegistry, registry)
   }
 }

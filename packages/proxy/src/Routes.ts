@@ -66,8 +66,11 @@ export const routes = (
         }))
 
       const liveness = Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "alive" }))
-      const prometheus = Effect.map(metrics.render, (text) =>
-        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+      const prometheus = Effect.flatMap(state.health, metrics.stateHealth).pipe(
+        Effect.andThen(metrics.render),
+        Effect.map((text) =>
+          HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+      )
       const notFound = (request: HttpServerRequest.HttpServerRequest) =>
         Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
 

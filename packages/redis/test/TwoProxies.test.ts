@@ -12,7 +12,8 @@ import { type MockServer, startMockUpstream } from "@switchyard/testkit/mock"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, type RedisProcess, redisProcess } from "./redis.ts"
 
-const fixture = fileURLToPath(new URL("fixtures/proxyReplica.ts", import.meta.url))
+// The real gateway CLI, exactly as users run it.
+const cli = fileURLToPath(new URL("../../proxy/src/cli.ts", import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A running replica and everything it printed. */
@@ -24,7 +25,7 @@ interface Replica {
 
 const startReplica = (configPath: string, redisUrl: string) =>
   new Promise<Replica>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", fixture, configPath], {
+    const child = spawn(process.execPath, ["--import", "tsx", cli, "--config", configPath, "--port", "0", "--drain-timeout", "1"], {
       env: { ...process.env, SY_TEST_REDIS_URL: redisUrl },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -32,7 +33,7 @@ const startReplica = (configPath: string, redisUrl: string) =>
     const timer = setTimeout(() => reject(new Error(`replica did not start:\n${output.join("")}`)), 20_000)
     const onData = (data: Buffer) => {
       output.push(data.toString())
-      const ready = /replica listening on (\S+)/.exec(output.join(""))
+      const ready = /switchyard listening on (\S+)/.exec(output.join(""))
       if (ready) {
         clearTimeout(timer)
         resolve({ url: ready[1]!, output, process: child })
@@ -125,8 +126,12 @@ describe("two proxy processes on one Redis", () => {
     await redis.stop()
     for (let i = 0; i < 10; i++) expect(await chat(i % 2 === 0 ? a : b, "steady")).toBe(200)
     for (const replica of [a, b]) {
-      expect((await fetch(`${replica.url}/health/readiness`)).status).toBe(200)
       await eventually("the outage is logged", async () => replica.output.join("").includes("unreachable"), 2_000)
+      // Degraded, not down: still ready (200), and both readiness and /metrics say so.
+      const readiness = await fetch(`${replica.url}/health/readiness`)
+      expect(readiness.status).toBe(200)
+      expect((await readiness.json()).state).toBe("degraded")
+      expect(await (await fetch(`${replica.url}/metrics`)).text()).toMatch(/switchyard_state_backend_up(\{[^}]*\})? 0/)
     }
     await redis.start()
     for (const replica of [a, b]) {
@@ -136,5 +141,9 @@ describe("two proxy processes on one Redis", () => {
       expect(log.match(/reachable again/g)).toHaveLength(1)
     }
     for (let i = 0; i < 4; i++) expect(await chat(i % 2 === 0 ? a : b, "steady")).toBe(200)
+    for (const replica of [a, b]) {
+      expect((await (await fetch(`${replica.url}/health/readiness`)).json()).state).toBe("ok")
+      expect(await (await fetch(`${replica.url}/metrics`)).text()).toMatch(/switchyard_state_backend_up(\{[^}]*\})? 1/)
+    }
   }, 30_000)
 })
