@@ -130,7 +130,7 @@ describe("two proxy processes on one Redis", () => {
       // Degraded, not down: still ready (200), and both readiness and /metrics say so.
       const readiness = await fetch(`${replica.url}/health/readiness`)
       expect(readiness.status).toBe(200)
-      expect((await readiness.json()).state).toBe("degraded")
+      expect(((await readiness.json()) as { state: string }).state).toBe("degraded")
       expect(await (await fetch(`${replica.url}/metrics`)).text()).toMatch(/switchyard_state_backend_up(\{[^}]*\})? 0/)
     }
     await redis.start()
@@ -142,7 +142,7 @@ describe("two proxy processes on one Redis", () => {
     }
     for (let i = 0; i < 4; i++) expect(await chat(i % 2 === 0 ? a : b, "steady")).toBe(200)
     for (const replica of [a, b]) {
-      expect((await (await fetch(`${replica.url}/health/readiness`)).json()).state).toBe("ok")
+      expect(((await (await fetch(`${replica.url}/health/readiness`)).json()) as { state: string }).state).toBe("ok")
       expect(await (await fetch(`${replica.url}/metrics`)).text()).toMatch(/switchyard_state_backend_up(\{[^}]*\})? 1/)
     }
   }, 30_000)
