@@ -6,12 +6,30 @@ import autocannon from "autocannon"
 import { execFileSync, spawn } from "node:child_process"
 import { openSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
+import { REFERENCE_TEXT, words } from "@switchyard/testkit"
 import { Agent, request } from "undici"
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 export const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 400)
 export const root = new URL("..", import.meta.url).pathname
+
+const reference = words(REFERENCE_TEXT)
+/**
+ * The two loads every benchmark uses: a plain chat, and a 20-chunk stream (the assistant prefill carries
+ * all but the last 20 words of the reference text, and the mock continues with exactly those).
+ */
+export const chatBodies = {
+  chat: JSON.stringify({ model: "bench", messages: [{ role: "user", content: "hi" }] }),
+  stream: JSON.stringify({
+    model: "bench",
+    stream: true,
+    messages: [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: reference.slice(0, reference.length - 20).join("") }
+    ]
+  })
+}
 
 /** Whether `taskset` can pin processes here (the tables say which). */
 export const hasTaskset = (() => {
@@ -36,9 +54,9 @@ export const start = (core: number, command: string, args: ReadonlyArray<string>
     : spawn(command, [...args], { cwd: root, stdio: ["ignore", out, out] })
 }
 
-/** Starts a TypeScript entry of this repository with tsx. */
-export const startTs = (core: number, args: ReadonlyArray<string>, log: string) =>
-  start(core, process.execPath, ["--import", "tsx", ...args], log)
+/** Starts a TypeScript entry of this repository with tsx (and extra node `flags`). */
+export const startTs = (core: number, args: ReadonlyArray<string>, log: string, flags: ReadonlyArray<string> = []) =>
+  start(core, process.execPath, [...flags, "--import", "tsx", ...args], log)
 
 /** Waits until `url` answers at all. */
 export const ready = async (url: string) => {
@@ -63,18 +81,33 @@ export const freePort = () =>
     })
   })
 
-/** Throughput and latency under CONNECTIONS connections for SECONDS, after a 2 s warm-up. */
-export const load = async (url: string, body: string, headers: Record<string, string> = {}) => {
-  const options = {
+/** CPU time (user + system) a process has used so far, in microseconds. */
+export const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 1e6 / 100
+}
+
+/**
+ * Throughput and latency under CONNECTIONS connections for SECONDS, after a 2 s warm-up; with `pid`, also
+ * the CPU that process spent per request in the measured run (steadier than rps on a shared machine).
+ */
+export const load = async (
+  url: string,
+  body: string,
+  options: { readonly headers?: Record<string, string>; readonly pid?: number } = {}
+) => {
+  const request = {
     url,
     method: "POST" as const,
     connections: CONNECTIONS,
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...options.headers },
     body
   }
-  await autocannon({ ...options, duration: 2 })
-  const r = await autocannon({ ...options, duration: SECONDS })
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx }
+  await autocannon({ ...request, duration: 2 })
+  const cpu0 = options.pid === undefined ? 0 : cpuMicros(options.pid)
+  const r = await autocannon({ ...request, duration: SECONDS })
+  const cpuPerRequest = options.pid === undefined ? undefined : (cpuMicros(options.pid) - cpu0) / r.requests.total
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, cpuPerRequest }
 }
 
 /** The p-th percentile of samples. */

@@ -4,11 +4,11 @@
  * The load generator and the mock share core 0; each gateway in turn gets core 1.
  * Run: npm run bench:peers   (installs bench/peers first; BENCH_SECONDS, BENCH_CONNECTIONS)
  */
-import { REFERENCE_TEXT, words } from "@switchyard/testkit"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
+  chatBodies,
   CONNECTIONS,
   freePort,
   hasTaskset,
@@ -23,14 +23,7 @@ import {
   table
 } from "./harness.ts"
 
-// A 20-chunk stream: the assistant prefill carries all but the last 20 words; the mock sends those.
-const all = words(REFERENCE_TEXT)
-const prefill = all.slice(0, all.length - 20).join("")
-const messages = [{ role: "user", content: "hi" }, { role: "assistant", content: prefill }]
-const bodies = {
-  "chat, non-stream": JSON.stringify({ model: "bench", messages: messages.slice(0, 1) }),
-  "chat, 20-chunk SSE": JSON.stringify({ model: "bench", stream: true, messages })
-}
+const bodies = { "chat, non-stream": chatBodies.chat, "chat, 20-chunk SSE": chatBodies.stream }
 
 const main = async () => {
   pin(0)
@@ -61,7 +54,7 @@ const main = async () => {
   for (const [name, body] of Object.entries(bodies)) {
     const direct = await load(`${upstream}/chat/completions`, body)
     const s = await load(`http://127.0.0.1:${oursPort}/v1/chat/completions`, body)
-    const p = await load(`http://127.0.0.1:${portkeyPort}/v1/chat/completions`, body, portkeyHeaders)
+    const p = await load(`http://127.0.0.1:${portkeyPort}/v1/chat/completions`, body, { headers: portkeyHeaders })
     rows.push([
       name,
       `${Math.round(direct.rps)}`,
