@@ -6,7 +6,7 @@
  * Run: npm run bench:proxy   (BENCH_SECONDS=10 BENCH_CONNECTIONS=32 by default; BENCH_PROXY_FLAGS adds node
  * flags to the proxy only, e.g. BENCH_PROXY_FLAGS=--max-semi-space-size=16)
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Agent, request } from "undici"
@@ -26,6 +26,8 @@ import {
 } from "./harness.ts"
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
+/** A Redis to compare the gateway's state on (`npm run bench:proxy` starts one on 6399); "" skips it. */
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6399"
 /** Extra node flags for the proxy only (e.g. `--max-semi-space-size=16`), to measure V8 heap settings. */
 const PROXY_FLAGS = (process.env.BENCH_PROXY_FLAGS ?? "").split(" ").filter((f) => f !== "")
 
@@ -108,6 +110,27 @@ router_settings:
   const fallbackOnly = await sequential(through, bodies.chat, 200)
   const failover = await sequential(through, bodies.chat.replace('"bench"', '"failover"'), 200)
   rows.push(["failover (500 then fallback) vs fallback alone: p50 ms", `${failover.p50.toFixed(3)} / ${fallbackOnly.p50.toFixed(3)}`, `+${(failover.p50 - fallbackOnly.p50).toFixed(3)} ms`, ""])
+  if (REDIS_URL !== "") {
+    // The same gateway with its router state on Redis, against the in-memory one measured above.
+    const redisConfig = join(dir, "bench-redis.yaml")
+    writeFileSync(redisConfig, `${readFileSync(config, "utf8")}  redis_url: "${REDIS_URL}"\n`)
+    const redisPort = await freePort()
+    const shared = startTs(1, ["packages/proxy/src/cli.ts", "--config", redisConfig, "--port", String(redisPort)], join(dir, "proxy-redis.log"), PROXY_FLAGS)
+    await ready(`http://127.0.0.1:${redisPort}/health/liveliness`)
+    const viaRedis = `http://127.0.0.1:${redisPort}/v1/chat/completions`
+    const m = await load(through, bodies.chat, { pid: proxy.pid! })
+    const r = await load(viaRedis, bodies.chat, { pid: shared.pid! })
+    rows.push([
+      "non-stream rps: in-memory state / Redis state",
+      `${Math.round(m.rps)} / ${Math.round(r.rps)}`,
+      ratio(r.rps, m.rps),
+      `proxy CPU ${Math.round(m.cpuPerRequest!)} / ${Math.round(r.cpuPerRequest!)} µs/request`
+    ])
+    const sm = await sequential(through, bodies.chat, 200)
+    const sr = await sequential(viaRedis, bodies.chat, 200)
+    rows.push(["one at a time p50 ms: in-memory / Redis state", `${sm.p50.toFixed(3)} / ${sr.p50.toFixed(3)}`, `+${(sr.p50 - sm.p50).toFixed(3)} ms`, ""])
+    shared.kill("SIGTERM")
+  }
   const mem = await concurrentStreams(through, proxy.pid!, STREAMS)
   rows.push(["proxy RSS MB right after start", startRss.toFixed(0), "", ""])
   rows.push([`${STREAMS} concurrent SSE streams: proxy RSS MB idle / during / peak`, `${mem.before.toFixed(0)} / ${mem.during.toFixed(0)} / ${mem.peak.toFixed(0)}`, `${mem.open} open`, ""])
