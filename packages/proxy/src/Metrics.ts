@@ -26,30 +26,15 @@ export interface RequestRecord {
 const secondsBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 const overheadBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 
-const requests = Metric.counter("switchyard_requests_total", {
-  description: "Requests by model group, operation and HTTP status",
-  incremental: true
-})
-const attempts = Metric.counter("switchyard_attempts_total", {
-  description: "Attempts against deployments",
-  incremental: true
-})
-const failures = Metric.counter("switchyard_deployment_failures_total", {
-  description: "Failed attempts by deployment and failure class; these feed cooldowns",
-  incremental: true
-})
-const retries = Metric.counter("switchyard_retries_total", {
-  description: "Attempts beyond the first that were not a fallback or a stream continuation",
-  incremental: true
-})
-const fallbacks = Metric.counter("switchyard_fallbacks_total", {
-  description: "Fallback groups entered",
-  incremental: true
-})
-const continuations = Metric.counter("switchyard_stream_continuations_total", {
-  description: "Streams that broke mid-way and were continued on another deployment",
-  incremental: true
-})
+/** A counter that only goes up. */
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
+const requests = counter("switchyard_requests_total", "Requests by model group, operation and HTTP status")
+const attempts = counter("switchyard_attempts_total", "Attempts against deployments")
+const failures = counter("switchyard_deployment_failures_total", "Failed attempts by deployment and failure class; these feed cooldowns")
+const retries = counter("switchyard_retries_total", "Attempts beyond the first that were not a fallback or a stream continuation")
+const fallbacks = counter("switchyard_fallbacks_total", "Fallback groups entered")
+const continuations = counter("switchyard_stream_continuations_total", "Streams that broke mid-way and were continued on another deployment")
 const latency = Metric.histogram("switchyard_request_duration_seconds", {
   description: "Whole request time, to the end of the body for streams",
   boundaries: secondsBoundaries
