@@ -3,7 +3,7 @@
  * a timeout, retry on the group's `Schedule`, cool failing deployments down, and fall back group by
  * group, each group an `orElse` of the one before. A stream continuation re-enters it where it stopped.
  */
-import { Clock, Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Effect, Exit, Scope } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
@@ -102,55 +102,12 @@ export interface Scoped<A> {
   readonly deployment: Deployment
 }
 
-/** The clock a fiber has unless a test (TestClock) replaced it. */
-const liveClock: Clock.Clock = Effect.runSync(Clock.Clock)
-
-/** Node's timers take at most a signed 32-bit delay; beyond it they fire at once. */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
-
-/**
- * Runs `self` with a deadline: past `millis` it is interrupted and the result is `onTimeout`'s failure.
- * The same as `Effect.timeoutOrElse` with a failing `orElse`, cheaper on the live clock: `self` runs in
- * one child fiber against a plain timer, where the race forks two fibers (one of them a sleep) and
- * interrupts the loser on every call. Under a TestClock it is `Effect.timeoutOrElse`, so time stays virtual.
- */
+/** Runs `self` with a deadline: past `millis` it is interrupted and the result is `onTimeout`'s failure. */
 export const withDeadline = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
   millis: number,
   onTimeout: () => E2
-): Effect.Effect<A, E | E2, R> => Effect.flatMap(Clock.Clock, (clock) => deadlineOn(clock, self, millis, onTimeout))
-
-/** `withDeadline` with the fiber's clock already in hand. */
-const deadlineOn = <A, E, R, E2>(
-  clock: Clock.Clock,
-  self: Effect.Effect<A, E, R>,
-  millis: number,
-  onTimeout: () => E2
-): Effect.Effect<A, E | E2, R> => {
-  if (clock !== liveClock || !(millis >= 0 && millis <= MAX_TIMER_MILLIS)) {
-    return Effect.timeoutOrElse(self, { duration: millis, orElse: () => Effect.fail(onTimeout()) })
-  }
-  return Effect.flatMap(Effect.forkChild(self, { startImmediately: true }), (fiber) => {
-    const settled = fiber.pollUnsafe()
-    if (settled !== undefined) return settled
-    return Effect.callback<A, E | E2>((resume) => {
-      let timedOut = false
-      const timer = setTimeout(() => {
-        timedOut = true
-        fiber.interruptUnsafe()
-      }, millis)
-      // The result is given once the fiber has ended, so an interrupted call has released what it held.
-      fiber.addObserver((exit) => {
-        clearTimeout(timer)
-        resume(timedOut ? Effect.fail(onTimeout()) : exit)
-      })
-      return Effect.suspend(() => {
-        clearTimeout(timer)
-        return Fiber.interrupt(fiber)
-      })
-    })
-  })
-}
+): Effect.Effect<A, E | E2, R> => Effect.timeoutOrElse(self, { duration: millis, orElse: () => Effect.fail(onTimeout()) })
 
 /** Builds the pipeline over a router's deployments, policy, providers and state. */
 export const makePipeline = (
@@ -246,8 +203,7 @@ export const makePipeline = (
       const lease = yield* state.acquire(deployment.id)
       const outcome: { latencyMillis: number | undefined; tokens: number } = { latencyMillis: undefined, tokens: 0 }
       yield* Scope.addFinalizer(scope, Effect.suspend(() => state.release(deployment.id, lease, outcome as CallOutcome)))
-      const exit = yield* deadlineOn(
-        clock,
+      const exit = yield* withDeadline(
         action(provider, deployment, journey.request, outcome),
         timeoutMillis,
         () => new Timeout({ message: `no reply from ${deployment.id} within ${timeoutMillis}ms` })
