@@ -5,7 +5,7 @@
 import { Schema } from "effect"
 
 /** A JSON object with some fields named and typed, and every other field kept as it came. */
-const open = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
+export const open = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
   Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Schema.Unknown)])
 
 const optional = Schema.optionalKey

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Connection, MidStream, type Operation, operations, type ProviderError } from "@switchyard/core"
-import { makeScriptedProvider, Outcome, REFERENCE_TEXT, restAfter, textChunks, words } from "@switchyard/testkit"
+import { makeScriptedProvider, Outcome, REFERENCE_TEXT, continuationFor, textChunks, words } from "@switchyard/testkit"
 import { Effect, Fiber, Stream } from "effect"
 import { Tiktoken } from "js-tiktoken/lite"
 import cl100k from "js-tiktoken/ranks/cl100k_base"
@@ -40,7 +40,7 @@ describe("the continuation request, as the fallback receives it", () => {
       const p = makeScriptedProvider({ name: "prim" })
       const f = makeScriptedProvider({ name: "fall", supportsPrefill: false })
       p.script("first#1", [Outcome.chunks(textChunks("chat", firstWords(3)).slice(0, 4), cut)])
-      f.otherwise("second#1", Outcome.chunks(textChunks("chat", restAfter(firstWords(3)))))
+      f.otherwise("second#1", Outcome.chunks(textChunks("chat", continuationFor(firstWords(3)))))
       const { router } = yield* routerFor(twoGroups("prim", "fall"), [p, f])
       yield* collect(router, operations.chat as Operation, chat)
       const sent = f.received[0]!.request as { messages: Array<{ role: string; content: string }> }
@@ -129,7 +129,7 @@ describe("stall detection", () => {
       const p = makeScriptedProvider({ name: "prim" })
       const f = makeScriptedProvider({ name: "fall" })
       p.script("first#1", [Outcome.stall(textChunks("chat", firstWords(3)).slice(0, 4))])
-      f.otherwise("second#1", Outcome.chunks(textChunks("chat", restAfter(firstWords(3)))))
+      f.otherwise("second#1", Outcome.chunks(textChunks("chat", continuationFor(firstWords(3)))))
       const { router } = yield* routerFor(twoGroups("prim", "fall"), [p, f])
       const fiber = yield* Effect.forkChild(collect(router, operations.chat as Operation, {
         model: "first",
@@ -151,14 +151,14 @@ describe("usage", () => {
       const p = makeScriptedProvider({ name: "prim" })
       const f = makeScriptedProvider({ name: "fall" })
       p.script("first#1", [Outcome.chunks(textChunks("chat", firstWords(5)).slice(0, 6), cut)])
-      f.otherwise("second#1", Outcome.chunks(textChunks("chat", restAfter(firstWords(5)))))
+      f.otherwise("second#1", Outcome.chunks(textChunks("chat", continuationFor(firstWords(5)))))
       const { router } = yield* routerFor(twoGroups("prim", "fall"), [p, f])
       const { chunks, summary } = yield* collect(router, operations.chat as Operation, {
         model: "first",
         messages: [{ role: "user", content: "tell me" }]
       })
       const reported = chunks.at(-1)!.usage
-      const second = words(restAfter(firstWords(5))).length
+      const second = words(continuationFor(firstWords(5))).length
       const partTokens = new Tiktoken(cl100k).encode(firstWords(5)).length
       assert.strictEqual(summary.usage!.estimated, true)
       assert.strictEqual(summary.usage!.completionTokens, partTokens + second)

@@ -18,7 +18,7 @@ import {
   Outcome,
   partialOf,
   REFERENCE_TEXT,
-  restAfter,
+  continuationFor,
   textChunks,
   words
 } from "@switchyard/testkit"
@@ -46,7 +46,7 @@ const breakingProvider = (operation: TextOperation, faults: ReadonlyArray<Fault>
   let calls = 0
   const respond = Outcome.dynamic((request) => {
     const fault = faults[calls++]
-    const chunks = textChunks(operation, restAfter(partialOf(operation, request)))
+    const chunks = textChunks(operation, continuationFor(partialOf(operation, request)))
     if (fault === undefined) return Outcome.chunks(chunks)
     const cut = chunks.slice(0, Math.min(openingChunks[operation] + fault.k, chunks.length - 2))
     if (cut.length > 0) provider.cutAfterContent++

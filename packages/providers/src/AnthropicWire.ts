@@ -2,10 +2,10 @@
  * The Anthropic Messages API shapes Switchyard reads: a message reply and the stream events. Unnamed
  * fields are kept, so new block or event kinds decode and are ignored instead of failing the reply.
  */
+import { Wire } from "@switchyard/core"
 import { Schema } from "effect"
 
-const open = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
-  Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Schema.Unknown)])
+const open = Wire.open
 const optional = Schema.optionalKey
 
 /** Token counts as Anthropic reports them. */

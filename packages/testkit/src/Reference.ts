@@ -3,7 +3,6 @@
  * carries partial content is answered with the rest of the reference, so a continued stream can be
  * checked against the reference exactly.
  */
-import type { OperationName } from "@switchyard/core"
 
 /** The reply every scripted or mocked text stream gives. */
 export const REFERENCE_TEXT =
@@ -13,28 +12,69 @@ export const REFERENCE_TEXT =
 /** Splits text into words that keep their trailing space, so joining them gives the text back. */
 export const words = (text: string): Array<string> => text.match(/\S+\s*/g) ?? []
 
-/** The partial reply a continuation request carries, or "" for an original request. */
-export const partialOf = (operation: OperationName, request: unknown): string => {
-  const body = request as { messages?: Array<{ role: string; content?: unknown }>; prompt?: unknown; input?: unknown }
-  if (operation === "chat" || operation === "responses") {
-    const items = operation === "chat" ? body.messages : Array.isArray(body.input) ? body.input : []
-    const assistant = (items ?? []).findLast((m) => (m as { role?: string }).role === "assistant") as
-      | { content?: unknown }
-      | undefined
-    return typeof assistant?.content === "string" ? assistant.content : ""
+const firstWord = REFERENCE_TEXT.split(" ")[0]!
+
+/**
+ * How many characters of the reference text `text` already ends with: the longest prefix of the reference
+ * that is a suffix of `text`, covering at least the first word (0 if none). No word boundary is required
+ * before it: a completion continuation appends the partial to the prompt as it is.
+ */
+export const coveredLength = (text: string): number => {
+  for (let k = Math.min(text.length, REFERENCE_TEXT.length); k >= firstWord.length; k--) {
+    if (text.endsWith(REFERENCE_TEXT.slice(0, k))) return k
   }
-  if (operation === "completion" && typeof body.prompt === "string") {
-    // The prompt ends with the partial: the longest prefix of the reference it ends with.
-    for (let n = Math.min(REFERENCE_TEXT.length, body.prompt.length); n > 0; n--) {
-      if (body.prompt.endsWith(REFERENCE_TEXT.slice(0, n))) return REFERENCE_TEXT.slice(0, n)
-    }
-  }
-  return ""
+  return 0
 }
 
-/** The rest of the reference after `partial` (the whole reference when `partial` is not a prefix of it). */
-export const restAfter = (partial: string): string =>
-  REFERENCE_TEXT.startsWith(partial) ? REFERENCE_TEXT.slice(partial.length) : REFERENCE_TEXT
+/** The reply to a request whose partial content is `partial`: the rest of the reference text. */
+export const continuationFor = (partial: string | undefined): string =>
+  partial === undefined ? REFERENCE_TEXT : REFERENCE_TEXT.slice(coveredLength(partial))
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** The text of message content: a string, or the text of its parts (`text`, `output_text`, `input_text`). */
+const textOf = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((p) => (isRecord(p) && typeof p.text === "string" ? p.text : "")).join("")
+    : ""
+
+/** The last assistant message or item that already holds part of the reference text. */
+const assistantPartial = (items: unknown): string | undefined => {
+  if (!Array.isArray(items)) return undefined
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]
+    if (!isRecord(item) || item.role !== "assistant") continue
+    const text = textOf(item.content)
+    // Only a message that holds reference text is a partial; other assistant turns are history.
+    return coveredLength(text) > 0 ? text : undefined
+  }
+  return undefined
+}
+
+/**
+ * The partial content a request carries, per operation: chat and Anthropic messages hold it in an
+ * assistant message (a prefill, or followed by a continuation instruction), completion at the end of the
+ * prompt, responses in an assistant input item.
+ */
+export const partialOf = (operation: string, body: unknown): string | undefined => {
+  if (!isRecord(body)) return undefined
+  switch (operation) {
+    case "chat":
+    case "messages":
+      return assistantPartial(body.messages)
+    case "completion": {
+      const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt
+      const covered = typeof prompt === "string" ? coveredLength(prompt) : 0
+      return covered > 0 ? (prompt as string).slice(-covered) : undefined
+    }
+    case "responses":
+      return assistantPartial(body.input)
+    default:
+      return undefined
+  }
+}
 
 const usageOf = (text: string) => {
   const completion = words(text).length

@@ -4,13 +4,13 @@
  */
 import { type OperationName, operationNames, type Provider, type ProviderError } from "@switchyard/core"
 import { Clock, Duration, Effect, Stream } from "effect"
-import { partialOf, restAfter, textChunks } from "./Reference.ts"
+import { partialOf, continuationFor, textChunks } from "./Reference.ts"
 import { sampleResponse } from "./Samples.ts"
 
 /** By default a text stream sends the rest of the reference text, and speech sends its sample audio. */
 const referenceChunks = (operation: string, deployment: string, request: unknown): ReadonlyArray<unknown> =>
   operation === "chat" || operation === "completion" || operation === "responses"
-    ? textChunks(operation, restAfter(partialOf(operation, request)))
+    ? textChunks(operation, continuationFor(partialOf(operation, request)))
     : [sampleResponse(operation as OperationName, deployment)]
 
 /** What a deployment does with one request. */

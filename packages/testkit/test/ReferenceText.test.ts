@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { REFERENCE_TEXT, words } from "../src/Reference.ts"
-import { continuationFor, coveredLength, mockPartialOf, REFERENCE_CHUNKS, wordChunks } from "../src/mock/index.ts"
+import { continuationFor, coveredLength, partialOf, REFERENCE_TEXT, words } from "../src/Reference.ts"
+import { REFERENCE_CHUNKS, wordChunks } from "../src/mock/index.ts"
 
 const split = Schema.Int.check(Schema.isBetween({ minimum: 3, maximum: REFERENCE_TEXT.length }))
 
@@ -33,13 +33,13 @@ describe("mock continuation", () => {
       ["responses", { input: [user, { role: "assistant", content: partial }] }],
       ["responses", { input: [user, { type: "message", role: "assistant", content: [{ type: "output_text", text: partial }] }] }]
     ]
-    for (const [operation, body] of cases) assert.strictEqual(mockPartialOf(operation, body), partial, operation)
+    for (const [operation, body] of cases) assert.strictEqual(partialOf(operation, body), partial, operation)
   })
 
   it("an assistant turn that is not reference text is history, not a partial", () => {
     const body = { messages: [{ role: "assistant", content: "Hello! How can I help?" }, { role: "user", content: "hi" }] }
-    assert.isUndefined(mockPartialOf("chat", body))
-    assert.strictEqual(continuationFor(mockPartialOf("chat", body)), REFERENCE_TEXT)
+    assert.isUndefined(partialOf("chat", body))
+    assert.strictEqual(continuationFor(partialOf("chat", body)), REFERENCE_TEXT)
     assert.strictEqual(coveredLength("Say hi"), 0)
   })
 })

@@ -2,7 +2,8 @@
  * The successful replies of the mock, per operation, as plain data the server then writes (and breaks on
  * request): a JSON body, an SSE stream split into preamble / content / tail frames, or audio pieces.
  */
-import { continuationFor, mockPartialOf, type MockWire, wordChunks } from "./ReferenceText.ts"
+import { continuationFor, partialOf } from "../Reference.ts"
+import { type MockWire, wordChunks } from "./ReferenceText.ts"
 import { streamFrames } from "./StreamFrames.ts"
 
 /** A reply the server writes. For streams, `content` frames are the ones a `cut`/`stall` counts. */
@@ -158,7 +159,7 @@ const forcedTool = (body: Record<string, unknown>): string | undefined => {
 /** The text answers: chat, completion, responses and Anthropic messages, plain or streamed. */
 const textReply = (input: ReplyInput): Reply => {
   const { body, operation, wire } = input
-  const text = continuationFor(mockPartialOf(operation, body))
+  const text = continuationFor(partialOf(operation, body))
   const usage = { prompt: countTokens(body.messages ?? body.prompt ?? body.input), completion: wordChunks(text).length }
   const model = String(body.model ?? "mock-model")
   const tool = wire === "anthropic" ? forcedTool(body) : undefined

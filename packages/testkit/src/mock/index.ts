@@ -6,6 +6,6 @@ export { Behave, MockBehavior, MockScript, ScriptFile, ScriptRequest } from "./B
 export { DEFAULT_MOCK_PORT, type MockCliOptions, parseMockArgs, readScriptFile } from "./Cli.ts"
 export type { MockServer, MockServerOptions, RecordedRequest } from "./MockServer.ts"
 export { MockUpstream, startMockUpstream, startMockUpstreamScoped } from "./MockUpstream.ts"
-export { continuationFor, coveredLength, mockPartialOf, REFERENCE_CHUNKS, referencePrefix, wordChunks } from "./ReferenceText.ts"
+export { REFERENCE_CHUNKS, referencePrefix, wordChunks } from "./ReferenceText.ts"
 export { countTokens, MOCK_CREATED, SPEECH_BYTES, SPEECH_PIECE_BYTES, speechAudio } from "./Replies.ts"
 export { apiBaseOf } from "./Routes.ts"
