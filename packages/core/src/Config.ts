@@ -161,7 +161,8 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   )
 
 const EXCESS = "Expected no excess property"
-const toIssues = (error: Schema.SchemaError): Array<ConfigIssue> =>
+/** `{ path, message }` for every issue of a schema error, paths formatted as `model_list[0].rpm`. */
+export const schemaIssues = (error: Schema.SchemaError): Array<ConfigIssue> =>
   SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues.map((i) => ({
     path: formatPath((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))),
     message: i.message
@@ -182,7 +183,7 @@ export const decodeConfig = (input: unknown): Effect.Effect<LoadedConfig, Invali
       .filter((i) => i.message === EXCESS)
       .map((i) => ({ path: i.path, message: "unknown key, ignored" }))
     const config = yield* Schema.decodeUnknownEffect(SwitchyardConfig)(input, { errors: "all" }).pipe(
-      Effect.mapError((e) => invalidConfig(toIssues(e)))
+      Effect.mapError((e) => invalidConfig(schemaIssues(e)))
     )
     const refs = unknownGroupReferences(config)
     if (refs.length > 0) return yield* invalidConfig(refs)
@@ -196,7 +197,7 @@ export const decodeConfig = (input: unknown): Effect.Effect<LoadedConfig, Invali
 const issuesOfExit = (cause: { readonly reasons: ReadonlyArray<unknown> }): Array<ConfigIssue> =>
   cause.reasons.flatMap((r) => {
     const error = (r as { readonly error?: unknown }).error
-    return Schema.isSchemaError(error) ? toIssues(error) : []
+    return Schema.isSchemaError(error) ? schemaIssues(error) : []
   })
 
 /** Every fallback list entry that names a group `model_list` does not define. */

@@ -3,8 +3,8 @@
  * decoded with the operation's own request schema. Nothing here knows an operation: multipart fields are
  * coerced to numbers or booleans where the schema asks for them, so the same decode serves every route.
  */
-import { formatPath, type Operation } from "@switchyard/core"
-import { ByteSize, Effect, Result, Schema, SchemaAST, SchemaIssue, Stream } from "effect"
+import { type Operation, schemaIssues } from "@switchyard/core"
+import { ByteSize, Effect, Result, Schema, SchemaAST, Stream } from "effect"
 import { HttpServerRequest, Multipart } from "effect/http"
 import { type ApiError, ApiErrors } from "./HttpErrors.ts"
 
@@ -121,16 +121,9 @@ export const readBody = (
       ? parseMultipart(request, bytes, operation, limitBytes)
       : parseJson(bytes))
 
-/** `{ path, message }` for every issue of a schema error, paths formatted as `messages[0].role`. */
-const issuesOf = (error: Schema.SchemaError) =>
-  SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues.map((i) => ({
-    path: formatPath((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))),
-    message: i.message
-  }))
-
 /** The 400 of a body that does not match the request schema: every bad field, the first one as `param`. */
 const invalidRequest = (error: Schema.SchemaError): ApiError => {
-  const issues = issuesOf(error)
+  const issues = schemaIssues(error)
   const message = issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("; ")
   return ApiErrors.invalidParam(issues[0]?.path || null, `invalid request: ${message}`)
 }
