@@ -26,7 +26,13 @@ export const LitellmParams = Schema.Struct({
   num_retries: optional(NonNegativeInt),
   cooldown_time: optional(Seconds),
   tags: optional(Schema.Array(Schema.String)),
-  supports_prefill: optional(Schema.Boolean)
+  supports_prefill: optional(Schema.Boolean),
+  /** Vertex AI: the Google Cloud project (default: the service account's `project_id`). */
+  vertex_project: optional(Schema.String),
+  /** Vertex AI: the region, or `global` (default `us-central1`). */
+  vertex_location: optional(Schema.String),
+  /** Vertex AI: a service-account key, as a file path, its JSON text (or mapping), or `os.environ/NAME`. */
+  vertex_credentials: optional(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)]))
 })
 export type LitellmParams = typeof LitellmParams.Type
 
@@ -37,7 +43,9 @@ export const ModelInfo = Schema.Struct({
   output_cost_per_token: optional(Schema.Number),
   max_input_tokens: optional(NonNegativeInt),
   max_output_tokens: optional(NonNegativeInt),
-  max_tokens: optional(NonNegativeInt)
+  max_tokens: optional(NonNegativeInt),
+  /** Whether the model continues a trailing assistant message (LiteLLM's key); overrides the family default. */
+  supports_assistant_prefill: optional(Schema.Boolean)
 })
 export type ModelInfo = typeof ModelInfo.Type
 

@@ -31,6 +31,10 @@ export interface Deployment {
   /** Whether the upstream continues a trailing assistant message (prefill); the provider's default if unset. */
   readonly supportsPrefill: boolean | undefined
   readonly info: ModelInfo
+  /** Vertex AI: `vertex_project`, `vertex_location` and the service-account key (`vertex_credentials`). */
+  readonly vertexProject?: string | undefined
+  readonly vertexLocation?: string | undefined
+  readonly vertexCredentials?: Redacted.Redacted<string> | undefined
 }
 
 const ENV_PREFIX = "os.environ/"
@@ -69,6 +73,10 @@ export const compileDeployments = (
       const apiKey = yield* resolve(p.api_key, `${at}.api_key`, issues)
       const apiBase = yield* resolve(p.api_base, `${at}.api_base`, issues)
       const apiVersion = yield* resolve(p.api_version, `${at}.api_version`, issues)
+      const credentials = typeof p.vertex_credentials === "object" ? JSON.stringify(p.vertex_credentials) : p.vertex_credentials
+      const vertexCredentials = yield* resolve(credentials, `${at}.vertex_credentials`, issues)
+      const vertexProject = yield* resolve(p.vertex_project, `${at}.vertex_project`, issues)
+      const vertexLocation = yield* resolve(p.vertex_location, `${at}.vertex_location`, issues)
       deployments.push({
         id,
         group: entry.model_name,
@@ -86,8 +94,11 @@ export const compileDeployments = (
         numRetries: p.num_retries,
         cooldownMillis: seconds(p.cooldown_time),
         tags: p.tags ?? [],
-        supportsPrefill: p.supports_prefill,
-        info: entry.model_info ?? {}
+        supportsPrefill: p.supports_prefill ?? entry.model_info?.supports_assistant_prefill,
+        info: entry.model_info ?? {},
+        vertexProject: vertexProject && Redacted.value(vertexProject),
+        vertexLocation: vertexLocation && Redacted.value(vertexLocation),
+        vertexCredentials
       })
     }
     if (issues.length > 0) return yield* invalidConfig(issues)

@@ -29,7 +29,9 @@ export class Overloaded extends Schema.TaggedError<Overloaded>()("Overloaded", b
 /** The client's request is invalid; retrying or failing over cannot help. */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
   ...upstream,
-  param: Schema.optionalKey(Schema.String)
+  param: Schema.optionalKey(Schema.String),
+  /** `prefill_unsupported`: the model refused a trailing assistant message; the instruction form would be accepted. */
+  reason: Schema.optionalKey(Schema.Literal("prefill_unsupported"))
 }) {}
 /** 401 / 403 at the deployment: its key is wrong, which is the operator's problem, not the client's. */
 export class Authentication extends Schema.TaggedError<Authentication>()("Authentication", upstream) {}

@@ -11,8 +11,11 @@ import type { Operation, OperationName } from "./Operation.ts"
 export interface Provider {
   readonly name: string
   readonly operations: ReadonlySet<OperationName>
-  /** Whether the upstream continues a trailing assistant message instead of answering it. */
-  readonly supportsPrefill: boolean
+  /**
+   * Whether the upstream continues a trailing assistant message instead of answering it: one answer for
+   * the provider, or one per deployment where it depends on the model family (4.6-generation Claude: no).
+   */
+  readonly supportsPrefill: boolean | ((deployment: Deployment) => boolean)
   /** One plain call. Failures are typed; the router decides what they mean. */
   readonly call: <Req, Res>(
     operation: Operation<string, Req, Res, any>,
@@ -26,6 +29,11 @@ export interface Provider {
     request: Req
   ) => Stream.Stream<Chunk, ProviderError>
 }
+
+/** Whether a deployment takes an assistant prefill: its config override (`supports_prefill`, `model_info.supports_assistant_prefill`), else its provider's answer. */
+export const acceptsPrefill = (provider: Provider, deployment: Deployment): boolean =>
+  deployment.supportsPrefill ??
+    (typeof provider.supportsPrefill === "function" ? provider.supportsPrefill(deployment) : provider.supportsPrefill)
 
 /** The providers the router may use, by the prefix of `litellm_params.model`. */
 export class Providers extends Context.Service<Providers, ReadonlyMap<string, Provider>>()("switchyard/Providers") {

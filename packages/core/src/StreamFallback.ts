@@ -9,6 +9,7 @@ import { type Attempt, MalformedResponse, MidStream, type ProviderError } from "
 import type { Operation, TextStreamSpec } from "./Operation.ts"
 import { type Action, type Pipeline, withDeadline } from "./Pipeline.ts"
 import type { Policy } from "./Policy.ts"
+import { acceptsPrefill } from "./Provider.ts"
 import type { RouterCallError } from "./Router.ts"
 import { defaultContinuationPrompt } from "./TextStreams.ts"
 import { estimateUsage } from "./Tokens.ts"
@@ -88,7 +89,7 @@ export const openStream = <Req, Chunk>(
       Effect.gen(function*() {
         const req = text === undefined || sent === "" || mode === "restart"
           ? original
-          : text.continueWith(original, sent, { prefill: deployment.supportsPrefill ?? provider.supportsPrefill, instruction })
+          : text.continueWith(original, sent, { prefill: acceptsPrefill(provider, deployment), instruction })
         lastRequest = req
         const pull = yield* Stream.toPull(provider.stream(operation, deployment, req))
         const first = yield* pull.pipe(Pull.catchDone(() =>

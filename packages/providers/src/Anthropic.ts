@@ -1,6 +1,8 @@
 /**
- * Anthropic's Messages API behind the OpenAI chat operation: requests and replies are translated, the
- * stream's events become chat chunks, and errors go through the same table as every other provider.
+ * Anthropic's Messages API behind the OpenAI chat and Responses operations: requests and replies are
+ * translated, the stream's events become chat chunks (and, for `responses`, Responses events), and errors
+ * go through the same table as every other provider. The same engine serves Claude on Vertex AI, which
+ * differs only in where a request goes, how it authenticates and two fields of the body.
  */
 import {
   type Deployment,
@@ -16,6 +18,7 @@ import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
 import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
+import { chatRequestOf, chatToResponse, responsesEvents } from "./ResponsesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
 import { decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
 
@@ -28,6 +31,20 @@ export const messagesUrl = (deployment: Deployment): string => {
   return base.endsWith("/v1/messages") ? base : base.endsWith("/v1") ? `${base}/messages` : `${base}/v1/messages`
 }
 
+/**
+ * Whether a Claude model continues an assistant prefill. From the 4.6 generation on (claude-sonnet-4-6,
+ * claude-opus-4-6, later generations) Anthropic refuses a conversation that ends with an assistant turn;
+ * earlier models continue it. Both naming schemes are read (`claude-3-5-sonnet`, `claude-sonnet-4-5`), with
+ * or without a date or Vertex `@version` suffix; a name that is not Claude's is assumed to accept it.
+ */
+export const claudeAcceptsPrefill = (model: string): boolean => {
+  const name = model.toLowerCase().replace(/^.*\//, "")
+  const match = /claude-(?:(?:opus|sonnet|haiku)-)?(\d+)(?:[-.](\d{1,2}))?(?![\d])/.exec(name)
+  if (match === null) return true
+  const generation = Number(match[1]) + (match[2] === undefined ? 0 : Number(match[2]) / 10)
+  return generation < 4.6
+}
+
 /** `message_stop` ends a reply; a `message_delta` with a stop reason already says it is complete. */
 const isFinalEvent = (event: JsonEvent): boolean => {
   const data = event.data as { readonly type?: unknown; readonly delta?: { readonly stop_reason?: unknown } }
@@ -36,49 +53,88 @@ const isFinalEvent = (event: JsonEvent): boolean => {
 
 const nowSeconds = Effect.map(Clock.currentTimeMillis, (ms) => Math.floor(ms / 1000))
 
-/** Builds the Anthropic provider over a shared HttpClient: chat only, with prefill. */
-export const makeAnthropic = (client: HttpClient.HttpClient): Provider => {
-  const unsupported = (operation: Operation) =>
-    new UnsupportedOperation({ operation: operation.name, message: `anthropic does not support ${operation.name}` })
+/** Where a Messages request goes and how it authenticates. */
+export interface MessagesTarget {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  /** Values to scrub from any message (keys, tokens). */
+  readonly secrets: ReadonlyArray<string>
+}
 
-  const open = (deployment: Deployment, request: Wire.ChatRequest, stream: boolean) => {
-    const secrets = secretsOf(deployment)
-    const http = HttpClientRequest.post(messagesUrl(deployment)).pipe(
-      HttpClientRequest.setHeaders({
-        "anthropic-version": anthropicVersion,
-        ...(deployment.apiKey === undefined ? {} : { "x-api-key": Redacted.value(deployment.apiKey) }),
-        ...(stream ? { accept: "text/event-stream" } : {})
-      }),
-      HttpClientRequest.bodyJsonUnsafe(toAnthropicRequest(request, deployment.model, stream))
-    )
-    return Effect.map(send(client, http, secrets), (response) => ({ response, secrets }))
-  }
+/** What distinguishes one Anthropic-shaped upstream from another. */
+export interface AnthropicShapedOptions {
+  readonly name: string
+  /** The URL and auth headers of one request; may fetch a token (and fail as Authentication). */
+  readonly target: (deployment: Deployment, stream: boolean) => Effect.Effect<MessagesTarget, ProviderError>
+  /** The Messages body as this upstream wants it. */
+  readonly body: (body: Record<string, unknown>, deployment: Deployment) => Record<string, unknown>
+}
+
+/** Builds a provider that speaks Anthropic Messages: chat and responses, prefill per model family. */
+export const makeAnthropicShaped = (client: HttpClient.HttpClient, options: AnthropicShapedOptions): Provider => {
+  const unsupported = (operation: Operation) =>
+    new UnsupportedOperation({ operation: operation.name, message: `${options.name} does not support ${operation.name}` })
+
+  const open = (deployment: Deployment, request: Wire.ChatRequest, stream: boolean) =>
+    Effect.flatMap(options.target(deployment, stream), (target) => {
+      const http = HttpClientRequest.post(target.url).pipe(
+        HttpClientRequest.setHeaders({ ...target.headers, ...(stream ? { accept: "text/event-stream" } : {}) }),
+        HttpClientRequest.bodyJsonUnsafe(options.body(toAnthropicRequest(request, deployment.model, stream), deployment))
+      )
+      return Effect.map(send(client, http, target.secrets), (response) => ({ response, secrets: target.secrets }))
+    })
 
   const call = <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
     Effect.gen(function*() {
-      if (operation.name !== "chat") return yield* Effect.fail(unsupported(operation))
-      const { response, secrets } = yield* open(deployment, request as Wire.ChatRequest, false)
+      const chat = chatRequestOf(operation, request)
+      if (chat === undefined) return yield* Effect.fail(unsupported(operation))
+      const { response, secrets } = yield* open(deployment, chat, false)
       const message = yield* readJson(response, AnthropicMessage, secrets)
       const created = yield* nowSeconds
-      const reply = fromAnthropicMessage(message, created, prefillWhitespace(request as Wire.ChatRequest))
-      return yield* decodeWith(operation.response, reply, secrets, response.status)
+      const reply = fromAnthropicMessage(message, created, prefillWhitespace(chat))
+      const translated = operation.name === "responses" ? chatToResponse(reply as Wire.ChatResponse, created) : reply
+      return yield* decodeWith(operation.response, translated, secrets, response.status)
     })
 
   const stream = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, deployment: Deployment, request: Req) => {
     const spec = operation.stream
-    if (operation.name !== "chat" || spec === undefined) return Stream.fail(unsupported(operation))
+    const chat = chatRequestOf(operation, request)
+    if (chat === undefined || spec === undefined) return Stream.fail(unsupported(operation))
     const chunks: Stream.Stream<Chunk, ProviderError> = Stream.unwrap(Effect.gen(function*() {
-      const { response, secrets } = yield* open(deployment, request as Wire.ChatRequest, true)
+      const { response, secrets } = yield* open(deployment, chat, true)
       const created = yield* nowSeconds
-      return sseEvents(response, secrets, isFinalEvent).pipe(
+      const chatChunks = sseEvents(response, secrets, isFinalEvent).pipe(
         Stream.takeWhile((event) => event.event !== "message_stop"),
         Stream.mapEffect((event) => decodeWith(AnthropicEvent, event.data, secrets)),
-        Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(request as Wire.ChatRequest)), translateEvent),
-        Stream.mapEffect((chunk) => decodeWith(spec.chunk, chunk, secrets))
+        Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(chat)), translateEvent)
       )
+      const wire = operation.name === "responses" ? responsesEvents<ProviderError>(created)(chatChunks) : chatChunks
+      return Stream.mapEffect(wire, (chunk) => decodeWith(spec.chunk, chunk, secrets))
     }))
     return guardStream(spec, chunks)
   }
 
-  return { name: "anthropic", operations: new Set(["chat"]), supportsPrefill: true, call, stream }
+  return {
+    name: options.name,
+    operations: new Set(["chat", "responses"]),
+    supportsPrefill: (deployment) => claudeAcceptsPrefill(deployment.model),
+    call,
+    stream
+  }
 }
+
+/** Builds the Anthropic provider over a shared HttpClient. */
+export const makeAnthropic = (client: HttpClient.HttpClient): Provider =>
+  makeAnthropicShaped(client, {
+    name: "anthropic",
+    target: (deployment) =>
+      Effect.succeed({
+        url: messagesUrl(deployment),
+        headers: {
+          "anthropic-version": anthropicVersion,
+          ...(deployment.apiKey === undefined ? {} : { "x-api-key": Redacted.value(deployment.apiKey) })
+        },
+        secrets: secretsOf(deployment)
+      }),
+    body: (body) => body
+  })

@@ -78,10 +78,12 @@ export const readDetail = (body: unknown): UpstreamDetail => {
   const detail = e.detail ?? body.detail // FastAPI servers (Kokoro, …) answer `{detail: …}`.
   const message = str(e.message) ??
     (typeof detail === "string" ? detail : detail === undefined ? undefined : JSON.stringify(detail))
+  // Google puts its canonical status (`RESOURCE_EXHAUSTED`, …) beside a numeric `code`.
+  const googleStatus = typeof e.status === "string" && /^[A-Z_]+$/.test(e.status) ? e.status : undefined
   return {
     message,
     code: inner === "ResponsibleAIPolicyViolation" ? "content_filter" : str(e.code),
-    type: str(e.type),
+    type: str(e.type) ?? googleStatus,
     param: str(e.param)
   }
 }
@@ -98,8 +100,29 @@ const impliedStatus: Readonly<Record<string, number>> = {
   api_error: 500,
   server_error: 500,
   internal_error: 500,
-  overloaded_error: 529
+  overloaded_error: 529,
+  // Google's canonical statuses, with the HTTP status Google gives each.
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  OUT_OF_RANGE: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ABORTED: 409,
+  ALREADY_EXISTS: 409,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELLED: 499,
+  INTERNAL: 500,
+  UNKNOWN: 500,
+  DATA_LOSS: 500,
+  UNIMPLEMENTED: 501,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504
 }
+
+/** A numeric error code that is an HTTP error status (Google's in-stream errors carry one). */
+const httpCode = (code: string | undefined): number | undefined =>
+  code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : undefined
 
 /** How long the upstream asked us to wait: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date. */
 export const parseRetryAfter = (
@@ -149,6 +172,8 @@ const notFoundCodes = new Set(["model_not_found", "DeploymentNotFound", "not_fou
 const notFoundPattern =
   /could not find real model ?id|model\b.*\b(does not exist|not found|is not available)|\bmodel not found|no such model|unknown model|deployment .*does not exist/i
 
+const prefillRefusal = /does not support assistant message prefill|conversation must end with a user message/i
+
 /** The mapping, in order: the first matching row wins. */
 export const errorTable: ReadonlyArray<ErrorRow> = [
   {
@@ -165,6 +190,17 @@ export const errorTable: ReadonlyArray<ErrorRow> = [
     name: "408 timeout",
     when: statusIs(408),
     make: (c) => new Timeout(withStatus(c))
+  },
+  {
+    name: "deadline exceeded (Google)",
+    when: (c) => c.detail.type === "DEADLINE_EXCEEDED",
+    make: (c) => new Timeout(withStatus(c))
+  },
+  {
+    // 4.6-generation Claude refuses a conversation ending with an assistant turn; the instruction form works.
+    name: "assistant prefill refused",
+    when: (c) => clientSide(c) && prefillRefusal.test(c.detail.message ?? ""),
+    make: (c) => new BadRequest({ ...withStatus(c), reason: "prefill_unsupported" })
   },
   {
     name: "content policy",
@@ -214,7 +250,7 @@ export const classify = (facts: FailureFacts): Classified => {
   const detail = readDetail(facts.body)
   const effectiveStatus = facts.status ??
     (detail.type !== undefined ? impliedStatus[detail.type] : undefined) ??
-    (detail.code !== undefined ? impliedStatus[detail.code] : undefined)
+    (detail.code !== undefined ? impliedStatus[detail.code] ?? httpCode(detail.code) : undefined)
   const raw = detail.message ?? (facts.status === undefined ? "upstream error event" : `upstream answered ${facts.status}`)
   return {
     facts,
