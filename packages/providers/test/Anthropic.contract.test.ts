@@ -1,9 +1,9 @@
 import { assert, layer } from "@effect/vitest"
-import { operations as Op, usageFromWire, type Wire } from "@switchyard/core"
+import { acceptsPrefill, operations as Op, usageFromWire, type Wire } from "@switchyard/core"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
 import { MockUpstream } from "@switchyard/testkit/mock"
 import { Effect, Stream } from "effect"
-import { mockDeployment, plain, providerFor, TEST_KEY, TestLayer } from "./fixtures.ts"
+import { makeDeployment, mockDeployment, plain, providerFor, TEST_KEY, TestLayer } from "./fixtures.ts"
 
 const onlyRequest = (deployment: string) =>
   Effect.map(MockUpstream, (mock) => {
@@ -20,11 +20,13 @@ const weatherTool = {
 const textOf = (chunks: ReadonlyArray<Wire.ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
 
 layer(TestLayer, { excludeTestServices: true })("anthropic provider contract", (it) => {
-  it.effect("declares chat only, with prefill", () =>
+  it.effect("declares chat and responses, with prefill before the 4.6 generation only", () =>
     Effect.gen(function*() {
       const anthropic = yield* providerFor("anthropic")
-      assert.deepStrictEqual([...anthropic.operations], ["chat"])
-      assert.isTrue(anthropic.supportsPrefill)
+      assert.deepStrictEqual([...anthropic.operations], ["chat", "responses"])
+      const on = (model: string) => acceptsPrefill(anthropic, makeDeployment({ id: model, provider: "anthropic", model }))
+      assert.isTrue(on("claude-sonnet-4-5"))
+      assert.isFalse(on("claude-sonnet-4-6"))
     }))
 
   it.effect("chat: POST /v1/messages with x-api-key and anthropic-version; the reply is an OpenAI completion", () =>

@@ -25,6 +25,8 @@ const openai = (message: string, code: string | null = null, type = "invalid_req
   error: { message, type, param, code }
 })
 const anthropic = (type: string, message: string) => ({ type: "error", error: { type, message } })
+const google = (code: number, status: string, message: string) => ({ error: { code, message, status } })
+const PREFILL_REFUSAL = "This model does not support assistant message prefill. The conversation must end with a user message."
 
 interface Case {
   readonly name: string
@@ -182,6 +184,79 @@ const cases: ReadonlyArray<Case> = [
     facts: facts(undefined, { type: "response.failed", response: { error: { code: "rate_limit_exceeded", message: "slow" } } }),
     row: "429 rate limited",
     tag: "RateLimited"
+  },
+  {
+    name: "Google 429 RESOURCE_EXHAUSTED",
+    facts: facts(429, google(429, "RESOURCE_EXHAUSTED", "Resource exhausted. Please try again later.")),
+    row: "429 rate limited",
+    tag: "RateLimited"
+  },
+  {
+    name: "Google in-stream RESOURCE_EXHAUSTED (no HTTP status)",
+    facts: facts(undefined, google(429, "RESOURCE_EXHAUSTED", "Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute")),
+    row: "429 rate limited",
+    tag: "RateLimited"
+  },
+  {
+    name: "Google 503 UNAVAILABLE",
+    facts: facts(503, google(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")),
+    row: "503/529 overloaded",
+    tag: "Overloaded"
+  },
+  {
+    name: "Google in-stream UNAVAILABLE",
+    facts: facts(undefined, google(503, "UNAVAILABLE", "The service is currently unavailable.")),
+    row: "503/529 overloaded",
+    tag: "Overloaded"
+  },
+  {
+    name: "Google 403 PERMISSION_DENIED",
+    facts: facts(403, google(403, "PERMISSION_DENIED", "Permission 'aiplatform.endpoints.predict' denied on resource")),
+    row: "401/403 authentication",
+    tag: "Authentication"
+  },
+  {
+    name: "Google 401 UNAUTHENTICATED",
+    facts: facts(401, google(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")),
+    row: "401/403 authentication",
+    tag: "Authentication"
+  },
+  {
+    name: "Google 404 NOT_FOUND",
+    facts: facts(404, google(404, "NOT_FOUND", "Publisher Model `projects/p/locations/us-central1/publishers/google/models/gemini-9` was not found")),
+    row: "model not found",
+    tag: "NotFound"
+  },
+  {
+    name: "Google 400 INVALID_ARGUMENT",
+    facts: facts(400, google(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unknown name \"foo\": Cannot find field.")),
+    row: "other 4xx bad request",
+    tag: "BadRequest"
+  },
+  {
+    name: "Google 400 INVALID_ARGUMENT about the token count",
+    facts: facts(400, google(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).")),
+    row: "context window exceeded",
+    tag: "ContextWindowExceeded"
+  },
+  {
+    name: "Google 500 INTERNAL",
+    facts: facts(500, google(500, "INTERNAL", "An internal error has occurred.")),
+    row: "other 5xx server error",
+    tag: "ServerError"
+  },
+  {
+    name: "Google 504 DEADLINE_EXCEEDED",
+    facts: facts(504, google(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")),
+    row: "deadline exceeded (Google)",
+    tag: "Timeout"
+  },
+  {
+    name: "Anthropic 400 assistant prefill refusal",
+    facts: facts(400, anthropic("invalid_request_error", PREFILL_REFUSAL)),
+    row: "assistant prefill refused",
+    tag: "BadRequest",
+    check: (e) => assert.strictEqual(e.reason, "prefill_unsupported")
   },
   {
     name: "in-stream error we cannot read",

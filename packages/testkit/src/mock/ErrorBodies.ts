@@ -3,6 +3,7 @@
  * content-filter details), Anthropic's `{type:"error",error:{type,message}}`, and the HTML page a gateway
  * in front of an upstream answers 502 with.
  */
+import { googleErrorReply, googleSseErrorFrame } from "./GeminiMock.ts"
 import type { MockWire } from "./ReferenceText.ts"
 
 /** An error reply: status, content type and body text. */
@@ -105,6 +106,7 @@ const json = (status: number, body: unknown): ErrorReply => ({
 /** The error reply a vendor of `wire` sends for `spec`. */
 export const errorReply = (wire: MockWire, spec: ErrorSpec, ctx: ErrorContext): ErrorReply => {
   const { status } = spec
+  if (wire === "google") return googleErrorReply(spec)
   if (spec.body !== undefined) return json(status, spec.body)
   if (wire === "anthropic") {
     const [defaultType, defaultMessage] = anthropicTypes[status] ?? (status >= 500 ? anthropicTypes[500]! : anthropicTypes[400]!)
@@ -138,6 +140,7 @@ export const sseErrorFrame = (
   options: { readonly message?: string | undefined; readonly type?: string | undefined },
   sequence: number
 ): string => {
+  if (wire === "google") return googleSseErrorFrame(options)
   if (wire === "anthropic") {
     const type = options.type ?? "overloaded_error"
     return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message: options.message ?? "Overloaded" } })}\n\n`

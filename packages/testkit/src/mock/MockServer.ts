@@ -8,10 +8,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net"
 import { Schema } from "effect"
 import { type MockBehavior, ScriptRequest } from "./Behavior.ts"
+import { claudeBodyRejection } from "./ClaudeRules.ts"
 import { errorReply, sseErrorFrame } from "./ErrorBodies.ts"
+import { type GoogleAuthMock, makeGoogleAuthMock } from "./GoogleAuthMock.ts"
+import { googleRejection, replyOf } from "./GoogleRoutes.ts"
 import { boundaryOf, parseMultipart } from "./Multipart.ts"
-import { okReply, type Reply } from "./Replies.ts"
-import { apiBaseOf, type MockRoute, resolveRoute } from "./Routes.ts"
+import type { Reply } from "./Replies.ts"
+import { apiBaseOf, type MockRoute, resolveRoute, vertexBaseOf } from "./Routes.ts"
 
 /** One request as the mock received it. Uploads record their fields as `body` and the file's metadata. */
 export interface RecordedRequest {
@@ -32,7 +35,11 @@ export interface MockServer {
   readonly url: string
   readonly port: number
   /** The api_base to configure for a mock deployment (OpenAI: `${url}/d/<name>/v1`; Azure, Anthropic: `${url}/d/<name>`). */
-  readonly apiBase: (deployment: string, wire?: "openai" | "azure" | "anthropic") => string
+  readonly apiBase: (deployment: string, wire?: "openai" | "azure" | "anthropic" | "gemini") => string
+  /** LiteLLM's Vertex `api_base` for a mock deployment serving `model` (the whole model URL). */
+  readonly vertexBase: (deployment: string, model: string, options?: { readonly project?: string; readonly location?: string }) => string
+  /** Google's token endpoint and the TEST-ONLY service account whose tokens Vertex routes accept. */
+  readonly google: GoogleAuthMock
   /** Replaces a deployment's queue of behaviours (and, if given, what it does once the queue is empty). */
   readonly script: (deployment: string, behaviors: ReadonlyArray<MockBehavior>, otherwise?: MockBehavior) => void
   /** Sets what a deployment does once its queue is empty (default: ok). */
@@ -75,19 +82,10 @@ const flatHeaders = (req: IncomingMessage): Record<string, string> =>
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** Checks the real Anthropic API makes before it answers, so a provider that gets them wrong fails here too. */
-const anthropicRejection = (headers: Record<string, string>, body: unknown): string | undefined => {
-  if (headers["anthropic-version"] === undefined) return "anthropic-version: header is required"
-  const messages = isRecord(body) && Array.isArray(body.messages) ? body.messages : []
-  const last = messages[messages.length - 1]
-  if (!isRecord(last) || last.role !== "assistant") return undefined
-  const content = last.content
-  const text = typeof content === "string"
-    ? content
-    : Array.isArray(content) && isRecord(content[content.length - 1])
-    ? String((content[content.length - 1] as Record<string, unknown>).text ?? "")
-    : ""
-  return /\s$/.test(text) ? "messages: final assistant content cannot end with trailing whitespace" : undefined
-}
+const anthropicRejection = (headers: Record<string, string>, body: Record<string, unknown>): string | undefined =>
+  headers["anthropic-version"] === undefined
+    ? "anthropic-version: header is required"
+    : claudeBodyRejection(typeof body.model === "string" ? body.model : undefined, body)
 
 /** A request body as the mock records it: JSON, or an upload's fields with the file's metadata. */
 const parseBody = (raw: Buffer, contentType: string | undefined) => {
@@ -129,7 +127,9 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
     if (--head.remaining <= 0) queue!.shift()
     return head.behavior
   }
+  let google: GoogleAuthMock | undefined
   const reset = () => {
+    google?.reset()
     queues.clear()
     fallbacks.clear()
     recorded = []
@@ -220,6 +220,10 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
     res.on("error", () => {})
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
     if (url.pathname.startsWith("/_mock/")) return handleControl(req, res, url)
+    if (url.pathname === "/token" && req.method === "POST") {
+      const reply = await google!.exchange((await readBody(req)).toString("utf8"))
+      return sendJson(res, reply.status, reply.body)
+    }
     const headers = flatHeaders(req)
     const route = resolveRoute(url.pathname)
     const { body, file, invalidJson } = parseBody(await readBody(req), headers["content-type"])
@@ -241,7 +245,10 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
     }
     if (route.operation === undefined) return fail(404, `Unknown request URL: ${req.method} ${url.pathname}.`)
     if (invalidJson || !isRecord(body)) return fail(400, "We could not parse the JSON body of your request.")
-    if (route.wire === "anthropic") {
+    if (route.google !== undefined) {
+      const rejection = googleRejection(route, headers, body, google!)
+      if (rejection !== undefined) return sendJson(res, rejection.status, rejection.body)
+    } else if (route.wire === "anthropic") {
       const rejection = anthropicRejection(headers, body)
       if (rejection !== undefined) return fail(400, rejection)
     }
@@ -258,9 +265,7 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
         return void res.end(e.body)
       }
       default: {
-        const stream = body.stream === true
-        const reply = okReply({ wire: route.wire, operation: route.operation, body, stream })
-        return respond(res, route, behavior, reply)
+        return respond(res, route, behavior, replyOf(route, body))
       }
     }
   }
@@ -282,10 +287,13 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
   })
   const port = (server.address() as AddressInfo).port
   const url = `http://127.0.0.1:${port}`
+  google = makeGoogleAuthMock(`${url}/token`)
   return {
     url,
     port,
     apiBase: (deployment, wire) => apiBaseOf(url, deployment, wire),
+    vertexBase: (deployment, model, options) => vertexBaseOf(url, deployment, model, options),
+    google,
     script,
     otherwise: (deployment, behavior) => void fallbacks.set(deployment, behavior),
     requests: (deployment) => (deployment === undefined ? [...recorded] : recorded.filter((r) => r.deployment === deployment)),

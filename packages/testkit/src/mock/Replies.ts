@@ -65,7 +65,8 @@ export const speechAudio = (input: string, format = "mp3"): Uint8Array => {
   return out
 }
 
-const embeddingOf = (text: string): Array<number> => {
+/** A deterministic 8-dimensional embedding of a text. */
+export const embeddingOf = (text: string): Array<number> => {
   const seed = [...text].reduce((h, c) => (h * 33 + c.charCodeAt(0)) >>> 0, 5381)
   return Array.from({ length: 8 }, (_, i) => Math.round(((((seed >>> i) ^ (seed >>> (i + 8))) & 0xff) / 255) * 1e4) / 1e4)
 }

@@ -8,4 +8,6 @@ export type { MockServer, MockServerOptions, RecordedRequest } from "./MockServe
 export { MockUpstream, startMockUpstream, startMockUpstreamScoped } from "./MockUpstream.ts"
 export { REFERENCE_CHUNKS, referencePrefix, wordChunks } from "./ReferenceText.ts"
 export { countTokens, MOCK_CREATED, SPEECH_BYTES, SPEECH_PIECE_BYTES, speechAudio } from "./Replies.ts"
-export { apiBaseOf } from "./Routes.ts"
+export { PREFILL_REFUSAL, refusesPrefill } from "./ClaudeRules.ts"
+export type { GoogleAuthMock } from "./GoogleAuthMock.ts"
+export { apiBaseOf, vertexBaseOf } from "./Routes.ts"
