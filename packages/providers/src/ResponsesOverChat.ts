@@ -311,7 +311,8 @@ export const chunkToResponses = (state: ResponsesStreamState, chunk: Wire.ChatCh
 
 /** The events that close a finished stream: open items are done, then the response with its output and usage. */
 export const finishResponses = (state: ResponsesStreamState): ReadonlyArray<Json> => {
-  if (!state.started) return []
+  // Only a reply that said it finished is closed: a stream that broke must not look complete.
+  if (!state.started || state.finish === undefined) return []
   const out = closeMessage(state)
   for (const call of state.calls.values()) {
     const item = functionCallItem(call.id, call.callId, call.name, call.args, "completed")
