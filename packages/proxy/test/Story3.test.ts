@@ -65,7 +65,7 @@ interface ClaudeBody {
 }
 
 describe("story 3 on its real wires: Anthropic → Vertex Claude, Responses API stream", () => {
-  it("after partial content: Vertex Claude continues without prefill; the whole answer arrives once, with summed usage", async () => {
+  it("after partial content: Vertex Claude continues without prefill; the whole answer arrives once, with summed usage", { timeout: 30_000 }, async () => {
     const env = await start()
     try {
       // Anthropic breaks after six words and stays down: its retries fail, and the fallback group continues.
@@ -107,7 +107,7 @@ describe("story 3 on its real wires: Anthropic → Vertex Claude, Responses API 
     }
   })
 
-  it("before the first chunk: Vertex Claude is asked the original input", async () => {
+  it("before the first chunk: Vertex Claude is asked the original input", { timeout: 30_000 }, async () => {
     const env = await start()
     try {
       env.mock.script("anthropic", [Behave.cutAfter(0)], Behave.reset())
