@@ -42,7 +42,8 @@ const contentBlocks = (content: unknown): Array<Block> => {
   })
 }
 
-const parseArguments = (args: unknown): unknown => {
+/** Tool-call arguments (a JSON string) as a value; text that is not JSON is kept under `arguments`. */
+export const parseArguments = (args: unknown): unknown => {
   if (typeof args !== "string" || args.trim() === "") return {}
   try {
     return JSON.parse(args)

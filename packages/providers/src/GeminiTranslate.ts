@@ -4,7 +4,7 @@
  * usage from `usageMetadata`, finish reasons; the stream's events as chat chunks; embeddings.
  */
 import type { Wire } from "@switchyard/core"
-import { contentText } from "./AnthropicTranslate.ts"
+import { contentText, parseArguments } from "./AnthropicTranslate.ts"
 import type { GeminiEmbeddings, GeminiPart, GeminiResponse } from "./GeminiWire.ts"
 
 type Json = Record<string, unknown>
@@ -33,15 +33,6 @@ const parts = (content: unknown): Array<Json> => {
     if (part.type === "image_url") return [imagePart(part)]
     return []
   })
-}
-
-const parseArguments = (args: unknown): unknown => {
-  if (typeof args !== "string" || args.trim() === "") return {}
-  try {
-    return JSON.parse(args)
-  } catch {
-    return { arguments: args }
-  }
 }
 
 /** A tool result as a `functionResponse`; Gemini wants an object, so other JSON is wrapped. */

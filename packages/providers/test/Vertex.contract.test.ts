@@ -1,5 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { acceptsPrefill, type Deployment, operations as Op, type Wire } from "@switchyard/core"
+import { acceptsPrefill, compileDeployments, type Deployment, operations as Op, parseConfig, type Wire } from "@switchyard/core"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
 import { Behave, MockUpstream, referencePrefix } from "@switchyard/testkit/mock"
 import { ConfigProvider, Effect, Redacted, Stream } from "effect"
@@ -49,6 +49,32 @@ describe("vertex URLs", () => {
   it("a custom api_base is the whole model URL, as LiteLLM reads it", () => {
     assert.strictEqual(vertexUrl(d({ apiBase: "https://gw.example/vertex/m/" }), "p1", "rawPredict"), "https://gw.example/vertex/m:rawPredict")
   })
+})
+
+describe("vertex config keys", () => {
+  it.effect("vertex_project, vertex_location and vertex_credentials (os.environ/ or a mapping); model_info.supports_assistant_prefill", () =>
+    Effect.gen(function*() {
+      const loaded = yield* parseConfig(`
+model_list:
+  - model_name: claude
+    litellm_params: { model: vertex_ai/claude-sonnet-4-6, vertex_project: p1, vertex_location: global, vertex_credentials: os.environ/SA_JSON }
+    model_info: { supports_assistant_prefill: true }
+  - model_name: gemini
+    litellm_params: { model: vertex_ai/gemini-2.5-pro, vertex_credentials: { client_email: a@b, private_key: k } }
+`)
+      assert.deepStrictEqual(loaded.warnings, [])
+      const [claude, gemini] = yield* compileDeployments(loaded.config).pipe(
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ SA_JSON: "{\"client_email\":\"x\"}" })))
+      )
+      assert.strictEqual(claude!.vertexProject, "p1")
+      assert.strictEqual(claude!.vertexLocation, "global")
+      assert.strictEqual(Redacted.value(claude!.vertexCredentials!), "{\"client_email\":\"x\"}")
+      assert.isTrue(claude!.supportsPrefill)
+      assert.deepStrictEqual(JSON.parse(Redacted.value(gemini!.vertexCredentials!)), { client_email: "a@b", private_key: "k" })
+      assert.isUndefined(gemini!.supportsPrefill)
+      const missing = yield* Effect.flip(compileDeployments(loaded.config).pipe(Effect.provide(noEnv)))
+      assert.strictEqual(missing.issues[0]!.path, "model_list[0].litellm_params.vertex_credentials")
+    }))
 })
 
 layer(TestLayer, { excludeTestServices: true })("vertex_ai provider: Claude", (it) => {
