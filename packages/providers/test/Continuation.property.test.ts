@@ -40,8 +40,8 @@ layer(TestLayer, { excludeTestServices: true })("continuation over HTTP", (it) =
       Effect.gen(function*() {
         const mock = yield* MockUpstream
         mock.reset()
-        // Anthropic's wire has chat only.
-        const firstWire = anthropicFirst && operation === "chat" ? "anthropic" : "openai"
+        // Anthropic's wire serves chat and responses (translated), not completion.
+        const firstWire = anthropicFirst && operation !== "completion" ? "anthropic" : "openai"
         faults.forEach((f, i) =>
           mock.script(`g${i}`, [f.kind === "cut" ? Behave.cutAfter(f.k) : Behave.sseErrorAfter(f.k)])
         )
