@@ -53,7 +53,10 @@ export interface GeminiShapedOptions {
 
 /** A stream event that ends the reply: a candidate with a finish reason, or a refused prompt. */
 const isFinalEvent = (event: JsonEvent): boolean => {
-  const data = event.data as { readonly candidates?: ReadonlyArray<{ readonly finishReason?: unknown }>; readonly promptFeedback?: { readonly blockReason?: unknown } }
+  const data = event.data as {
+    readonly candidates?: ReadonlyArray<{ readonly finishReason?: unknown }>
+    readonly promptFeedback?: { readonly blockReason?: unknown }
+  }
   return typeof data.candidates?.[0]?.finishReason === "string" || typeof data.promptFeedback?.blockReason === "string"
 }
 
@@ -87,7 +90,9 @@ export const makeGeminiShaped = (client: HttpClient.HttpClient, options: GeminiS
   const embed = (deployment: Deployment, request: Wire.EmbeddingRequest) =>
     Effect.gen(function*() {
       const texts = embeddingTexts(request.input)
-      if (texts === undefined) return yield* Effect.fail(new BadRequest({ message: "Gemini embeds text: input must be a string or a list of strings", param: "input" }))
+      if (texts === undefined) {
+        return yield* Effect.fail(new BadRequest({ message: "Gemini embeds text: input must be a string or a list of strings", param: "input" }))
+      }
       const { response, secrets } = yield* post(deployment, "batchEmbedContents", toGeminiEmbedRequest(texts, deployment.model, request.dimensions), false)
       return { reply: fromGeminiEmbeddings(yield* readJson(response, GeminiEmbeddings, secrets), deployment.model), secrets, status: response.status }
     })

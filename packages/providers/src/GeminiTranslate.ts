@@ -81,15 +81,19 @@ const contents = (messages: ReadonlyArray<Wire.ChatMessage>): Array<Content> => 
   return out.filter((c) => c.parts.length > 0)
 }
 
-const unsupportedSchemaKeys = new Set(["$schema", "additionalProperties", "strict", "$id", "title"])
+const unsupportedSchemaKeys = new Set(["$schema", "$id", "additionalProperties", "strict"])
 
 /** A JSON schema in the OpenAPI subset Gemini's `responseSchema` and `parameters` accept. */
-export const geminiSchema = (schema: unknown): unknown =>
-  Array.isArray(schema)
-    ? schema.map(geminiSchema)
-    : isRecord(schema)
-    ? Object.fromEntries(Object.entries(schema).filter(([k]) => !unsupportedSchemaKeys.has(k)).map(([k, v]) => [k, k === "properties" && isRecord(v) ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, geminiSchema(s)])) : geminiSchema(v)]))
-    : schema
+export const geminiSchema = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(geminiSchema)
+  if (!isRecord(schema)) return schema
+  const kept = Object.entries(schema).filter(([k]) => !unsupportedSchemaKeys.has(k))
+  // Under `properties` the keys are field names (a field may be called `strict`): only their schemas are cleaned.
+  return Object.fromEntries(kept.map(([k, v]) => [
+    k,
+    k === "properties" && isRecord(v) ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, geminiSchema(s)])) : geminiSchema(v)
+  ]))
+}
 
 const functionDeclarations = (tools: unknown): Array<Json> | undefined => {
   if (!Array.isArray(tools)) return undefined
@@ -255,7 +259,11 @@ export const embeddingTexts = (input: Wire.EmbeddingRequest["input"]): ReadonlyA
 /** An embeddings request as a `batchEmbedContents` body. */
 export const toGeminiEmbedRequest = (texts: ReadonlyArray<string>, model: string, dimensions: unknown): Json => ({
   requests: texts.map((text) =>
-    defined({ model: `models/${model}`, content: { parts: [{ text }] }, outputDimensionality: typeof dimensions === "number" ? dimensions : undefined })
+    defined({
+      model: `models/${model}`,
+      content: { parts: [{ text }] },
+      outputDimensionality: typeof dimensions === "number" ? dimensions : undefined
+    })
   )
 })
 

@@ -137,8 +137,10 @@ export const makeGoogleTokens = (client: HttpClient.HttpClient, scope = cloudPla
       const text = yield* Effect.mapError(response.text, (error) => authFailure(`reading the token reply failed: ${error.message}`))
       const body = parseJsonOrText(text)
       if (response.status < 200 || response.status >= 300) {
-        const said = typeof body === "object" && body !== null
-          ? [(body as Record<string, unknown>).error, (body as Record<string, unknown>).error_description].filter((s) => typeof s === "string").join(": ")
+        // Google answers `{error, error_description}`; anything else is quoted briefly.
+        const fields = typeof body === "object" && body !== null ? body as Record<string, unknown> : undefined
+        const said = fields !== undefined
+          ? [fields.error, fields.error_description].filter((s) => typeof s === "string").join(": ")
           : String(body).slice(0, 200)
         return yield* Effect.fail(authFailure(`the token endpoint refused ${key.client_email}: ${said || response.status}`, [jwt], response.status))
       }

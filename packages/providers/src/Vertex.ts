@@ -58,7 +58,8 @@ export const makeVertex = (client: HttpClient.HttpClient): Provider => {
       const key = yield* keyOf(deployment)
       const project = deployment.vertexProject ?? key.project_id
       if (project === undefined && deployment.apiBase === undefined) {
-        return yield* Effect.fail(new NotFound({ message: `vertex_ai deployment ${deployment.id} names no vertex_project and its key no project_id` }))
+        const message = `vertex_ai deployment ${deployment.id} names no vertex_project and its key no project_id`
+        return yield* Effect.fail(new NotFound({ message }))
       }
       const token = yield* tokens.token(key)
       return { url: vertexUrl(deployment, project ?? "", method), headers: { authorization: `Bearer ${token}` }, secrets: [token] }

@@ -54,7 +54,8 @@ export const geminiRejection = (method: string, body: Json): string | undefined 
       return `Please use a valid role: user, model.`
     }
   }
-  if ("model" in body || "messages" in body) return `Invalid JSON payload received. Unknown name "${"model" in body ? "model" : "messages"}": Cannot find field.`
+  const unknown = ["model", "messages"].find((field) => field in body)
+  if (unknown !== undefined) return `Invalid JSON payload received. Unknown name "${unknown}": Cannot find field.`
   return undefined
 }
 
@@ -100,7 +101,8 @@ export const geminiReply = (method: string, model: string, body: Json, stream: b
   })
   const answer = fn === undefined ? [{ text }] : [{ functionCall: { name: fn, args: { city: "Paris" } } }]
   if (!stream) {
-    return { kind: "json", contentType: "application/json; charset=UTF-8", body: JSON.stringify({ candidates: [candidate(answer, "STOP")], usageMetadata: usage, ...common }) }
+    const reply = { candidates: [candidate(answer, "STOP")], usageMetadata: usage, ...common }
+    return { kind: "json", contentType: "application/json; charset=UTF-8", body: JSON.stringify(reply) }
   }
   const pieces = fn === undefined ? words.map((w) => [{ text: w }]) : [answer]
   return {

@@ -74,8 +74,11 @@ export const vertexBaseOf = (
   deployment: string,
   model: string,
   options: { readonly project?: string; readonly location?: string } = {}
-): string =>
-  `${url}/d/${encodeURIComponent(deployment)}/v1/projects/${options.project ?? "switchyard-test"}/locations/${options.location ?? "us-central1"}/publishers/${/^claude/i.test(model) ? "anthropic" : "google"}/models/${model}`
+): string => {
+  const location = `projects/${options.project ?? "switchyard-test"}/locations/${options.location ?? "us-central1"}`
+  const publisher = /^claude/i.test(model) ? "anthropic" : "google"
+  return `${url}/d/${encodeURIComponent(deployment)}/v1/${location}/publishers/${publisher}/models/${model}`
+}
 
 /** The api_base of a mock deployment for a wire format: OpenAI's ends in `/v1`, Azure and Anthropic's do not. */
 export const apiBaseOf = (url: string, deployment: string, wire: "openai" | "azure" | "anthropic" | "gemini" = "openai"): string =>
