@@ -22,19 +22,21 @@ import {
   embeddingTexts,
   fromGeminiEmbeddings,
   fromGeminiResponse,
+  fromVertexPredictions,
   initialGeminiState,
   toGeminiEmbedRequest,
   toGeminiRequest,
+  toVertexEmbedRequest,
   translateGeminiEvent
 } from "./GeminiTranslate.ts"
-import { GeminiEmbeddings, GeminiResponse } from "./GeminiWire.ts"
+import { GeminiEmbeddings, GeminiResponse, VertexPredictions } from "./GeminiWire.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
 import { chatRequestOf, chatToResponse, responsesEvents } from "./ResponsesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
 import { decodeResult, decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
 
 /** The Gemini methods Switchyard calls. */
-export type GeminiMethod = "generateContent" | "streamGenerateContent" | "batchEmbedContents"
+export type GeminiMethod = "generateContent" | "streamGenerateContent" | "batchEmbedContents" | "predict"
 
 /** Where one Gemini request goes and how it authenticates. */
 export interface GeminiTarget {
@@ -49,6 +51,8 @@ export interface GeminiShapedOptions {
   readonly operations: ReadonlyArray<OperationName>
   /** The URL (without `alt=sse`) and auth headers of one request; may fetch a token. */
   readonly target: (deployment: Deployment, method: GeminiMethod) => Effect.Effect<GeminiTarget, ProviderError>
+  /** How embeddings are asked for: AI Studio's `:batchEmbedContents` (the default) or Vertex AI's `:predict`. */
+  readonly embedVia?: "batchEmbedContents" | "predict"
 }
 
 /** A stream event that ends the reply: a candidate with a finish reason, or a refused prompt. */
@@ -93,7 +97,13 @@ export const makeGeminiShaped = (client: HttpClient.HttpClient, options: GeminiS
       if (texts === undefined) {
         return yield* Effect.fail(new BadRequest({ message: "Gemini embeds text: input must be a string or a list of strings", param: "input" }))
       }
-      const { response, secrets } = yield* post(deployment, "batchEmbedContents", toGeminiEmbedRequest(texts, deployment.model, request.dimensions), false)
+      if (options.embedVia === "predict") {
+        const { response, secrets } = yield* post(deployment, "predict", toVertexEmbedRequest(texts, request.dimensions), false)
+        const reply = fromVertexPredictions(yield* readJson(response, VertexPredictions, secrets), deployment.model)
+        return { reply, secrets, status: response.status }
+      }
+      const body = toGeminiEmbedRequest(texts, deployment.model, request.dimensions)
+      const { response, secrets } = yield* post(deployment, "batchEmbedContents", body, false)
       return { reply: fromGeminiEmbeddings(yield* readJson(response, GeminiEmbeddings, secrets), deployment.model), secrets, status: response.status }
     })
 

@@ -5,7 +5,7 @@
  */
 import type { Wire } from "@switchyard/core"
 import { contentText, parseArguments } from "./AnthropicTranslate.ts"
-import type { GeminiEmbeddings, GeminiPart, GeminiResponse } from "./GeminiWire.ts"
+import type { GeminiEmbeddings, GeminiPart, GeminiResponse, VertexPredictions } from "./GeminiWire.ts"
 
 type Json = Record<string, unknown>
 
@@ -273,3 +273,20 @@ export const fromGeminiEmbeddings = (reply: GeminiEmbeddings, model: string): Js
   model,
   data: reply.embeddings.map((e, index) => ({ object: "embedding", index, embedding: e.values }))
 })
+
+/** An embeddings request as a Vertex AI `:predict` body (one instance per text). */
+export const toVertexEmbedRequest = (texts: ReadonlyArray<string>, dimensions: unknown): Json => ({
+  instances: texts.map((content) => ({ content })),
+  ...(typeof dimensions === "number" ? { parameters: { outputDimensionality: dimensions } } : {})
+})
+
+/** A Vertex AI `:predict` reply as an OpenAI embeddings reply; Vertex counts the tokens of each input. */
+export const fromVertexPredictions = (reply: VertexPredictions, model: string): Json => {
+  const tokens = reply.predictions.reduce((n, p) => n + (p.embeddings.statistics?.token_count ?? 0), 0)
+  return {
+    object: "list",
+    model,
+    data: reply.predictions.map((p, index) => ({ object: "embedding", index, embedding: p.embeddings.values })),
+    usage: { prompt_tokens: tokens, total_tokens: tokens }
+  }
+}

@@ -45,3 +45,14 @@ export const GeminiEmbeddings = open({
   embeddings: Schema.Array(open({ values: Schema.Array(Schema.Number) }))
 })
 export type GeminiEmbeddings = typeof GeminiEmbeddings.Type
+
+/** A reply of Vertex AI's `:predict` for a text-embedding model. */
+export const VertexPredictions = open({
+  predictions: Schema.Array(open({
+    embeddings: open({
+      values: Schema.Array(Schema.Number),
+      statistics: optional(open({ token_count: optional(Schema.Number) }))
+    })
+  }))
+})
+export type VertexPredictions = typeof VertexPredictions.Type

@@ -2,7 +2,8 @@
  * Vertex AI (`vertex_ai/…`), both model families it serves: Claude through `:rawPredict` /
  * `:streamRawPredict` under `publishers/anthropic` (the Anthropic Messages body without `model`, with
  * Vertex's `anthropic_version`), and Gemini through `:generateContent` / `:streamGenerateContent` under
- * `publishers/google`. Every request carries an OAuth token from the deployment's service-account key.
+ * `publishers/google` (and text embeddings through `:predict`). Every request carries an OAuth token from the
+ * deployment's service-account key.
  */
 import {
   type Deployment,
@@ -70,7 +71,7 @@ export const makeVertex = (client: HttpClient.HttpClient): Provider => {
     target: (deployment, stream) => target(deployment, stream ? "streamRawPredict" : "rawPredict"),
     body: ({ model: _model, ...body }) => ({ anthropic_version: vertexAnthropicVersion, ...body })
   })
-  const gemini = makeGeminiShaped(client, { name: "vertex_ai", operations: ["chat", "responses"], target })
+  const gemini = makeGeminiShaped(client, { name: "vertex_ai", operations: ["chat", "responses", "embedding"], target, embedVia: "predict" })
 
   /** A 401 means Google no longer takes the cached token: forget it, so the next attempt gets another. */
   const forgetRejected = (deployment: Deployment) => (error: ProviderError) =>
@@ -81,7 +82,8 @@ export const makeVertex = (client: HttpClient.HttpClient): Provider => {
 
   return {
     name: "vertex_ai",
-    operations: new Set(["chat", "responses"]),
+    // Claude has no embeddings: its family answers UnsupportedOperation, and the router tries another deployment.
+    operations: new Set(["chat", "responses", "embedding"]),
     supportsPrefill: (deployment) => isClaudeModel(deployment.model) && claudeAcceptsPrefill(deployment.model),
     call: <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
       Effect.tapError(familyOf(deployment).call(operation, deployment, request), forgetRejected(deployment)),

@@ -208,6 +208,22 @@ layer(TestLayer, { excludeTestServices: true })("gemini provider contract (AI St
       assert.isUndefined(call!.headers["x-goog-api-key"])
     }))
 
+  it.effect("Vertex embeddings: :predict with one instance per text and Vertex's token counts; Claude has none", () =>
+    Effect.gen(function*() {
+      const mock = yield* MockUpstream
+      const vertex = yield* providerFor("vertex_ai")
+      const d = { ...(yield* onVertex("vg-embed")), model: "text-embedding-005", apiBase: mock.vertexBase("vg-embed", "text-embedding-005") }
+      const reply = yield* vertex.call(plain(Op.embedding), d, { model: "g", input: ["the fox", "a dog"], dimensions: 8 })
+      assert.strictEqual(reply.data.length, 2)
+      assert.deepStrictEqual(reply.usage, { prompt_tokens: 4, total_tokens: 4 })
+      const [seen] = mock.requests("vg-embed")
+      assert.match(seen!.path, /\/publishers\/google\/models\/text-embedding-005:predict$/)
+      assert.deepStrictEqual(seen!.body, { instances: [{ content: "the fox" }, { content: "a dog" }], parameters: { outputDimensionality: 8 } })
+      const claude = { ...d, model: "claude-sonnet-4-6" }
+      const error = yield* Effect.flip(vertex.call(plain(Op.embedding), claude, { model: "g", input: "x" }))
+      assert.strictEqual(error._tag, "UnsupportedOperation")
+    }))
+
   it.effect("responses over Gemini: the stream is Responses events with the whole text and usage", () =>
     Effect.gen(function*() {
       const gemini = yield* providerFor("gemini")

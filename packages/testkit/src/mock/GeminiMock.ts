@@ -42,6 +42,7 @@ export const googleSseErrorFrame = (options: { readonly message?: string | undef
 
 /** What the real API rejects before answering, or undefined. */
 export const geminiRejection = (method: string, body: Json): string | undefined => {
+  if (method === "predict") return Array.isArray(body.instances) && body.instances.length > 0 ? undefined : "instances: must not be empty"
   if (method === "batchEmbedContents") {
     return Array.isArray(body.requests) && body.requests.length > 0 ? undefined : "* BatchEmbedContentsRequest.requests: contents is not specified"
   }
@@ -76,10 +77,20 @@ const forcedFunction = (body: Json): string | undefined => {
   return typeof declaration?.name === "string" ? declaration.name : undefined
 }
 
+/** Vertex AI's `:predict` for a text-embedding model: one prediction per instance, with its token count. */
+const vertexEmbeddings = (body: Json): Reply => {
+  const instances = (body.instances as Array<unknown>).filter(isRecord)
+  const predictions = instances.map((instance) => ({
+    embeddings: { values: embeddingOf(String(instance.content)), statistics: { token_count: countTokens(instance.content), truncated: false } }
+  }))
+  return { kind: "json", contentType: "application/json; charset=UTF-8", body: JSON.stringify({ predictions }) }
+}
+
 const data = (value: unknown) => `data: ${JSON.stringify(value)}\r\n\r\n`
 
 /** The reply to a Gemini request for `model`. */
 export const geminiReply = (method: string, model: string, body: Json, stream: boolean): Reply => {
+  if (method === "predict") return vertexEmbeddings(body)
   if (method === "batchEmbedContents") {
     const requests = (body.requests as Array<unknown>).filter(isRecord)
     return {

@@ -21,7 +21,8 @@ export interface MockRoute {
 const geminiOperations: Readonly<Record<string, string>> = {
   generateContent: "chat",
   streamGenerateContent: "chat",
-  batchEmbedContents: "embedding"
+  batchEmbedContents: "embedding",
+  predict: "embedding"
 }
 
 /** A Vertex AI or Gemini path, or undefined. */
