@@ -26,7 +26,13 @@ export const LitellmParams = Schema.Struct({
   num_retries: optional(NonNegativeInt),
   cooldown_time: optional(Seconds),
   tags: optional(Schema.Array(Schema.String)),
-  supports_prefill: optional(Schema.Boolean)
+  supports_prefill: optional(Schema.Boolean),
+  // LiteLLM's AWS keys (Bedrock); when absent the provider reads the standard AWS_* environment variables.
+  aws_access_key_id: optional(Schema.String),
+  aws_secret_access_key: optional(Schema.String),
+  aws_session_token: optional(Schema.String),
+  aws_region_name: optional(Schema.String),
+  aws_bedrock_runtime_endpoint: optional(Schema.String)
 })
 export type LitellmParams = typeof LitellmParams.Type
 

@@ -31,6 +31,17 @@ export interface Deployment {
   /** Whether the upstream continues a trailing assistant message (prefill); the provider's default if unset. */
   readonly supportsPrefill: boolean | undefined
   readonly info: ModelInfo
+  /** The AWS keys of `litellm_params` (Bedrock), when any is set. */
+  readonly aws?: AwsParams | undefined
+}
+
+/** LiteLLM's `aws_*` parameters, with `os.environ/` resolved and the secrets redacted. */
+export interface AwsParams {
+  readonly accessKeyId: string | undefined
+  readonly secretAccessKey: Redacted.Redacted<string> | undefined
+  readonly sessionToken: Redacted.Redacted<string> | undefined
+  readonly regionName: string | undefined
+  readonly runtimeEndpoint: string | undefined
 }
 
 const ENV_PREFIX = "os.environ/"
@@ -45,6 +56,26 @@ const resolve = (value: string | undefined, path: string, issues: Array<ConfigIs
         return Effect.succeed(undefined)
       })
     )
+
+const plain = (r: Redacted.Redacted<string> | undefined) => r && Redacted.value(r)
+
+/** The `aws_*` parameters of one entry, or undefined when it sets none. */
+const resolveAws = (p: SwitchyardConfig["model_list"][number]["litellm_params"], at: string, issues: Array<ConfigIssue>) =>
+  Effect.gen(function*() {
+    const keys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name", "aws_bedrock_runtime_endpoint"] as const
+    if (keys.every((k) => p[k] === undefined)) return undefined
+    const [accessKeyId, secretAccessKey, sessionToken, regionName, runtimeEndpoint] = yield* Effect.forEach(
+      keys,
+      (k) => resolve(p[k], `${at}.${k}`, issues)
+    )
+    return {
+      accessKeyId: plain(accessKeyId),
+      secretAccessKey,
+      sessionToken,
+      regionName: plain(regionName),
+      runtimeEndpoint: plain(runtimeEndpoint)
+    } satisfies AwsParams
+  })
 
 const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000)
 
@@ -69,6 +100,7 @@ export const compileDeployments = (
       const apiKey = yield* resolve(p.api_key, `${at}.api_key`, issues)
       const apiBase = yield* resolve(p.api_base, `${at}.api_base`, issues)
       const apiVersion = yield* resolve(p.api_version, `${at}.api_version`, issues)
+      const aws = yield* resolveAws(p, at, issues)
       deployments.push({
         id,
         group: entry.model_name,
@@ -87,7 +119,8 @@ export const compileDeployments = (
         cooldownMillis: seconds(p.cooldown_time),
         tags: p.tags ?? [],
         supportsPrefill: p.supports_prefill,
-        info: entry.model_info ?? {}
+        info: entry.model_info ?? {},
+        ...(aws === undefined ? {} : { aws })
       })
     }
     if (issues.length > 0) return yield* invalidConfig(issues)

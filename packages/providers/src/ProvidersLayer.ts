@@ -8,14 +8,22 @@ import { Effect, Layer } from "effect"
 import { HttpClient } from "effect/http"
 import { makeAnthropic } from "./Anthropic.ts"
 import { makeAzure } from "./Azure.ts"
+import { makeBedrock } from "./Bedrock.ts"
+import { makeCohere } from "./Cohere.ts"
 import { makeOpenAi, openAiAliases } from "./OpenAi.ts"
 
 /** Every config prefix that names a built-in provider under another name (`groq` → `openai`, …). */
 export const providerAliases: Readonly<Record<string, string>> = { ...openAiAliases }
 
-/** The built-in providers (openai and its aliases, azure, anthropic) over a given client. */
+/** The built-in providers (openai and its aliases, azure, anthropic, bedrock, cohere) over a given client. */
 export const makeProviders = (client: HttpClient.HttpClient): Providers["Service"] =>
-  Providers.fromList([makeOpenAi(client), makeAzure(client), makeAnthropic(client)], providerAliases)
+  Providers.fromList([
+    makeOpenAi(client),
+    makeAzure(client),
+    makeAnthropic(client),
+    makeBedrock(client),
+    makeCohere(client)
+  ], providerAliases)
 
 /** The built-in providers over the HttpClient in context (tests and embedders may bring their own). */
 export const providersLayer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(
