@@ -3,6 +3,8 @@
  * content-filter details), Anthropic's `{type:"error",error:{type,message}}`, and the HTML page a gateway
  * in front of an upstream answers 502 with.
  */
+import { bedrockErrorReply } from "./Bedrock.ts"
+import { cohereErrorReply } from "./Cohere.ts"
 import type { MockWire } from "./ReferenceText.ts"
 
 /** An error reply: status, content type and body text. */
@@ -10,6 +12,8 @@ export interface ErrorReply {
   readonly status: number
   readonly contentType: string
   readonly body: string
+  /** Headers the vendor sends with the error (AWS's `x-amzn-errortype`). */
+  readonly headers?: Record<string, string>
 }
 
 /** What the request told us, for messages that quote it (the model, the key that was presented). */
@@ -105,6 +109,8 @@ const json = (status: number, body: unknown): ErrorReply => ({
 /** The error reply a vendor of `wire` sends for `spec`. */
 export const errorReply = (wire: MockWire, spec: ErrorSpec, ctx: ErrorContext): ErrorReply => {
   const { status } = spec
+  if (wire === "bedrock") return bedrockErrorReply(spec)
+  if (wire === "cohere") return cohereErrorReply(spec)
   if (spec.body !== undefined) return json(status, spec.body)
   if (wire === "anthropic") {
     const [defaultType, defaultMessage] = anthropicTypes[status] ?? (status >= 500 ? anthropicTypes[500]! : anthropicTypes[400]!)

@@ -9,3 +9,5 @@ export { MockUpstream, startMockUpstream, startMockUpstreamScoped } from "./Mock
 export { REFERENCE_CHUNKS, referencePrefix, wordChunks } from "./ReferenceText.ts"
 export { countTokens, MOCK_CREATED, SPEECH_BYTES, SPEECH_PIECE_BYTES, speechAudio } from "./Replies.ts"
 export { apiBaseOf } from "./Routes.ts"
+export { exceptionFrame } from "./Bedrock.ts"
+export { MOCK_AWS_CREDENTIALS, MOCK_BEDROCK_API_KEY } from "./BedrockAuth.ts"
