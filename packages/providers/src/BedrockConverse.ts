@@ -6,19 +6,11 @@
 import { BadRequest, type Wire } from "@switchyard/core"
 import { Result } from "effect"
 import { contentText, defaultMaxTokens, finishReason } from "./AnthropicTranslate.ts"
+import { chatCompletion, parseArguments } from "./ChatCompletion.ts"
 
 type Json = Record<string, unknown>
 const isRecord = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
 const num = (u: unknown): number => (typeof u === "number" ? u : 0)
-
-const parseArguments = (args: unknown): unknown => {
-  if (typeof args !== "string" || args.trim() === "") return {}
-  try {
-    return JSON.parse(args)
-  } catch {
-    return { arguments: args }
-  }
-}
 
 const imageFormats = new Set(["png", "jpeg", "gif", "webp"])
 
@@ -175,24 +167,17 @@ export const fromConverseResponse = (reply: Json, id: string, model: string, cre
   const text = blocks.map((b) => (typeof b.text === "string" ? b.text : "")).join("")
   const toolCalls = blocks.filter((b) => isRecord(b.toolUse)).map((b) => {
     const use = b.toolUse as Json
-    return { id: use.toolUseId, type: "function", function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } }
+    return { id: use.toolUseId, name: use.name, input: use.input }
   })
-  return {
+  return chatCompletion({
     id,
-    object: "chat.completion",
     created: createdSeconds,
     model,
-    choices: [{
-      index: 0,
-      message: {
-        role: "assistant",
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
-      },
-      finish_reason: converseFinishReason(reply.stopReason)
-    }],
+    text,
+    toolCalls,
+    finishReason: converseFinishReason(reply.stopReason),
     usage: converseUsage(reply.usage)
-  }
+  })
 }
 
 /** What the stream translation remembers between events. */
