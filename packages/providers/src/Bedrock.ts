@@ -102,7 +102,7 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
       const { response, secrets } = yield* post(deployment, modelId, "converse", body, false)
       const reply = yield* readJsonValue(response, secrets)
       const id = `chatcmpl-${response.headers["x-amzn-requestid"] ?? "bedrock"}`
-      return fromConverseResponse(isRecord(reply) ? reply : {}, id, modelId, created)
+      return fromConverseResponse(isRecord(reply) ? reply : {}, id, modelId, created, prefillWhitespace(request))
     })
 
   const embedding = (deployment: Deployment, request: Wire.EmbeddingRequest) =>
@@ -157,7 +157,13 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
         ? events.pipe(
           Stream.tap((event) => Effect.sync(() => void (ended ||= isFinal(event, undefined)))),
           Stream.mapAccum(
-            () => initialConverseState(`chatcmpl-${response.headers["x-amzn-requestid"] ?? "bedrock"}`, modelId, created),
+            () =>
+              initialConverseState(
+                `chatcmpl-${response.headers["x-amzn-requestid"] ?? "bedrock"}`,
+                modelId,
+                created,
+                prefillWhitespace(request)
+              ),
             translateConverseEvent
           )
         )

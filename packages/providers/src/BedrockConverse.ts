@@ -5,7 +5,7 @@
  */
 import { BadRequest, type Wire } from "@switchyard/core"
 import { Result } from "effect"
-import { contentText, defaultMaxTokens, finishReason } from "./AnthropicTranslate.ts"
+import { contentText, defaultMaxTokens, finishReason, stripRepeated } from "./AnthropicTranslate.ts"
 import { chatCompletion, parseArguments } from "./ChatCompletion.ts"
 
 type Json = Record<string, unknown>
@@ -160,11 +160,14 @@ export const converseUsage = (usage: unknown): Json => {
   }
 }
 
-/** A complete Converse reply as an OpenAI chat completion. */
-export const fromConverseResponse = (reply: Json, id: string, model: string, createdSeconds: number): Json => {
+/**
+ * A complete Converse reply as an OpenAI chat completion. `prefill` is the whitespace cut from a trailing
+ * assistant message (see `toConverseRequest`), which the reply repeats at its start and is cut from it again.
+ */
+export const fromConverseResponse = (reply: Json, id: string, model: string, createdSeconds: number, prefill = ""): Json => {
   const output = isRecord(reply.output) && isRecord(reply.output.message) ? reply.output.message : {}
   const blocks = Array.isArray(output.content) ? output.content.filter(isRecord) : []
-  const text = blocks.map((b) => (typeof b.text === "string" ? b.text : "")).join("")
+  const text = stripRepeated(blocks.map((b) => (typeof b.text === "string" ? b.text : "")).join(""), prefill).text
   const toolCalls = blocks.filter((b) => isRecord(b.toolUse)).map((b) => {
     const use = b.toolUse as Json
     return { id: use.toolUseId, name: use.name, input: use.input }
@@ -189,15 +192,18 @@ export interface ConverseStreamState {
   readonly started: boolean
   /** Converse content-block index → OpenAI tool-call index, for the blocks that are tool calls. */
   readonly toolIndex: ReadonlyMap<number, number>
+  /** Whitespace cut from the prefill that the reply may still repeat at its start. */
+  readonly prefill: string
 }
 
 /** The state before the first event. */
-export const initialConverseState = (id: string, model: string, created: number): ConverseStreamState => ({
+export const initialConverseState = (id: string, model: string, created: number, prefill = ""): ConverseStreamState => ({
   id,
   model,
   created,
   started: false,
-  toolIndex: new Map()
+  toolIndex: new Map(),
+  prefill
 })
 
 const chunkOf = (state: ConverseStreamState, choices: ReadonlyArray<Json>, extra: Json = {}): Json => ({
@@ -236,7 +242,8 @@ export const translateConverseEvent = (
     case "contentBlockDelta": {
       const d = isRecord(p.delta) ? p.delta : {}
       if (typeof d.text === "string") {
-        const [next, chunk] = delta(state, { content: d.text })
+        const stripped = stripRepeated(d.text, state.prefill)
+        const [next, chunk] = delta({ ...state, prefill: stripped.pending }, { content: stripped.text })
         return [next, [chunk]]
       }
       const index = state.toolIndex.get(blockIndex)

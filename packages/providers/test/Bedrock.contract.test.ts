@@ -188,6 +188,20 @@ layer(TestLayer, { excludeTestServices: true })("bedrock provider contract", (it
       assert.strictEqual(textOf(after.chunks), referencePrefix(4))
     }))
 
+  it.effect("a prefill is sent trimmed and its whitespace is not repeated (Converse and Invoke, plain and streamed)", () =>
+    Effect.gen(function*() {
+      const p = yield* providerFor("bedrock")
+      const partial = referencePrefix(5)
+      const request = { model: "g", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: partial }] }
+      for (const [id, model] of [["br-pre-c", "anthropic.claude-3-haiku-20240307-v1:0"], ["br-pre-i", claude]] as const) {
+        const d = yield* bedrock(id, id === "br-pre-c" ? `converse/${model}` : model)
+        const reply = yield* p.call(Op.chat, d, request)
+        assert.strictEqual(partial + reply.choices[0]!.message.content, REFERENCE_TEXT)
+        const chunks = yield* Stream.runCollect(p.stream(Op.chat, d, request))
+        assert.strictEqual(partial + textOf(chunks), REFERENCE_TEXT)
+      }
+    }))
+
   it.effect("a stream cut before its end is a failure, not a short reply", () =>
     Effect.gen(function*() {
       const p = yield* providerFor("bedrock")
