@@ -175,7 +175,7 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
               return decodeResult(AnthropicEvent, json, secrets)
             }))
           ),
-          Stream.takeWhile((event) => event.type !== "message_stop"),
+          // Read on past `message_stop` to the end of the body (it is the last frame), so the connection is reused.
           Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(request)), translateEvent)
         )
       const cut = Stream.suspend(() =>

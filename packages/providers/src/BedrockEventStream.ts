@@ -62,12 +62,15 @@ export const bedrockEvents = (
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>
 ): Stream.Stream<BedrockEvent, ProviderError> => {
-  const frames = Stream.suspend(() =>
-    Stream.fromAsyncIterable(
-      getChunkedStream(Stream.toAsyncIterable(bodyBytes(response, secrets))),
+  const frames = Stream.suspend(() => {
+    // smithy's splitter does not pass `return()` on to its source: the body is released here, so a stream
+    // that ends early (at `message_stop`, on an exception frame, or when the client leaves) frees it.
+    const body = Stream.toAsyncIterable(bodyBytes(response, secrets))[Symbol.asyncIterator]()
+    return Stream.fromAsyncIterable(
+      getChunkedStream({ [Symbol.asyncIterator]: () => body }),
       (error) => isProviderError(error) ? error : malformed(`the eventstream is not valid: ${String((error as Error)?.message ?? error)}`, secrets)
-    )
-  )
+    ).pipe(Stream.ensuring(Effect.promise(() => body.return?.() ?? Promise.resolve(undefined)).pipe(Effect.ignore)))
+  })
   return Stream.mapEffect(frames, (bytes) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fromResult(frameOf(bytes, secrets, now))))
 }

@@ -192,13 +192,25 @@ layer(TestLayer, { excludeTestServices: true })("bedrock provider contract", (it
     Effect.gen(function*() {
       const p = yield* providerFor("bedrock")
       const partial = referencePrefix(5)
-      const request = { model: "g", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: partial }] }
+      const request: Wire.ChatRequest = { model: "g", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: partial }] }
       for (const [id, model] of [["br-pre-c", "anthropic.claude-3-haiku-20240307-v1:0"], ["br-pre-i", claude]] as const) {
         const d = yield* bedrock(id, id === "br-pre-c" ? `converse/${model}` : model)
         const reply = yield* p.call(Op.chat, d, request)
         assert.strictEqual(partial + reply.choices[0]!.message.content, REFERENCE_TEXT)
         const chunks = yield* Stream.runCollect(p.stream(Op.chat, d, request))
         assert.strictEqual(partial + textOf(chunks), REFERENCE_TEXT)
+      }
+    }))
+
+  it.effect("streams release their connection: sequential streams reuse one", () =>
+    Effect.gen(function*() {
+      const p = yield* providerFor("bedrock")
+      const mock = yield* MockUpstream
+      for (const [id, model] of [["br-reuse-i", claude], ["br-reuse-c", "amazon.nova-pro-v1:0"]] as const) {
+        const d = yield* bedrock(id, model)
+        const before = mock.connections()
+        for (let i = 0; i < 4; i++) assert.strictEqual(textOf(yield* Stream.runCollect(p.stream(Op.chat, d, hi))), REFERENCE_TEXT)
+        assert.isAtMost(mock.connections() - before, 1, id)
       }
     }))
 
