@@ -5,7 +5,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
 import { Behave, MOCK_AWS_CREDENTIALS, type MockServer } from "@switchyard/testkit/mock"
+import type { Deployment } from "@switchyard/core"
+import { Redacted } from "effect"
 import OpenAI from "openai"
+import { makeRedactor } from "../src/Secrets.ts"
 import { postJson, startWithMock } from "./harness.ts"
 
 const aws = `aws_access_key_id: ${MOCK_AWS_CREDENTIALS.accessKeyId}, aws_secret_access_key: "${MOCK_AWS_CREDENTIALS.secretAccessKey}", aws_region_name: us-east-1`
@@ -130,5 +133,15 @@ describe("an OpenAI-compatible family row", () => {
     } finally {
       await env.close()
     }
+  })
+})
+
+describe("the gateway's redactor", () => {
+  it("blanks a Bedrock deployment's secret key and session token", () => {
+    const deployment = {
+      apiKey: undefined,
+      aws: { secretAccessKey: Redacted.make("aws-secret-abcdef0123"), sessionToken: Redacted.make("aws-session-token-456") }
+    } as unknown as Deployment
+    expect(makeRedactor([deployment], [])("a aws-secret-abcdef0123 b aws-session-token-456 c")).toBe("a [redacted] b [redacted] c")
   })
 })
