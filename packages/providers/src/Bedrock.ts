@@ -5,6 +5,7 @@
  * key); streams are eventstream frames whose exceptions fail the stream with their typed error.
  */
 import {
+  BadRequest,
   Connection,
   type Deployment,
   type Operation,
@@ -39,6 +40,12 @@ export const bedrockApiOf = (model: string): { readonly api: "converse" | "invok
   // `anthropic.claude-…` and cross-region profiles such as `us.anthropic.claude-…`.
   return { api: /(^|\.)anthropic\./.test(model) ? "invoke" : "converse", modelId: model }
 }
+
+/** The Invoke API is spoken with Anthropic's body only; other models are chatted with through Converse. */
+const invokeTarget = (modelId: string) =>
+  /(^|[.:/])anthropic\./.test(modelId)
+    ? Effect.void
+    : Effect.fail(new BadRequest({ message: `bedrock/invoke/ takes Anthropic models; use bedrock/converse/${modelId}` }))
 
 type Json = Record<string, unknown>
 const isRecord = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -94,6 +101,7 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
       const { api, modelId } = bedrockApiOf(deployment.model)
       const created = yield* nowSeconds
       if (api === "invoke") {
+        yield* invokeTarget(modelId)
         const { response, secrets } = yield* post(deployment, modelId, "invoke", anthropicBody(request, modelId), false)
         const message = yield* readJson(response, AnthropicMessage, secrets)
         return fromAnthropicMessage(message, created, prefillWhitespace(request))
@@ -148,6 +156,7 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
     Stream.unwrap(Effect.gen(function*() {
       const { api, modelId } = bedrockApiOf(deployment.model)
       const created = yield* nowSeconds
+      if (api === "invoke") yield* invokeTarget(modelId)
       const body = api === "invoke" ? anthropicBody(request, modelId) : yield* Effect.fromResult(toConverseRequest(request))
       const action = api === "invoke" ? "invoke-with-response-stream" : "converse-stream"
       const { response, secrets } = yield* post(deployment, modelId, action, body, true)

@@ -134,6 +134,15 @@ layer(TestLayer, { excludeTestServices: true })("bedrock provider contract", (it
       assert.strictEqual((yield* onlyRequest("br-invoke-stream")).path.endsWith("/invoke-with-response-stream"), true)
     }))
 
+  it.effect("bedrock/invoke/ with a model that is not Anthropic's is a BadRequest, sent nowhere", () =>
+    Effect.gen(function*() {
+      const p = yield* providerFor("bedrock")
+      const d = yield* bedrock("br-invoke-llama", "invoke/meta.llama3-70b-instruct-v1:0")
+      assert.strictEqual((yield* Effect.flip(p.call(Op.chat, d, hi)))._tag, "BadRequest")
+      assert.strictEqual((yield* collectUntilFailure(p.stream(Op.chat, d, hi))).error?._tag, "BadRequest")
+      assert.lengthOf((yield* MockUpstream).requests("br-invoke-llama"), 0)
+    }))
+
   it.effect("a wrong secret is rejected by the signature check: Authentication, 403, no secret in the message", () =>
     Effect.gen(function*() {
       const p = yield* providerFor("bedrock")
