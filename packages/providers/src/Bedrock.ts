@@ -16,7 +16,7 @@ import {
   type Wire
 } from "@switchyard/core"
 import { Clock, Effect, Result, Stream } from "effect"
-import { type HttpClient, HttpClientRequest } from "effect/http"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
 import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
@@ -92,7 +92,11 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
         HttpClientRequest.setHeaders(headers),
         HttpClientRequest.bodyText(text, "application/json")
       )
-      const response = yield* send(client, request, target.secrets)
+      // The session token is a secret that the shared redaction list does not name: never trace it.
+      const traced = yield* HttpClient.TracerHeaderFilter
+      const response = yield* send(client, request, target.secrets).pipe(
+        Effect.provideService(HttpClient.TracerHeaderFilter, (name, phase) => name !== "x-amz-security-token" && traced(name, phase))
+      )
       return { response, secrets: target.secrets }
     })
 
