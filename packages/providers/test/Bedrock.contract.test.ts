@@ -3,7 +3,7 @@ import { type Deployment, operations as Op, type Wire } from "@switchyard/core"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
 import { Behave, MOCK_AWS_CREDENTIALS, MOCK_BEDROCK_API_KEY, MockUpstream, referencePrefix } from "@switchyard/testkit/mock"
 import { Effect, Redacted, Stream } from "effect"
-import { collectUntilFailure, makeDeployment, plain, providerFor, TestLayer } from "./fixtures.ts"
+import { collectUntilFailure, makeDeployment, onlyRequest, plain, providerFor, TestLayer } from "./fixtures.ts"
 
 const aws = (secret: string = MOCK_AWS_CREDENTIALS.secretAccessKey) => ({
   accessKeyId: MOCK_AWS_CREDENTIALS.accessKeyId,
@@ -17,13 +17,6 @@ const aws = (secret: string = MOCK_AWS_CREDENTIALS.secretAccessKey) => ({
 const bedrock = (id: string, model: string, extra: Partial<Deployment> = {}) =>
   Effect.map(MockUpstream, (mock) =>
     makeDeployment({ id, provider: "bedrock", model, apiKey: undefined, apiBase: mock.apiBase(id, "bedrock"), aws: aws(), ...extra }))
-
-const onlyRequest = (deployment: string) =>
-  Effect.map(MockUpstream, (mock) => {
-    const requests = mock.requests(deployment)
-    assert.strictEqual(requests.length, 1)
-    return requests[0]!
-  })
 
 const hi: Wire.ChatRequest = { model: "g", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "hi" }] }
 const textOf = (chunks: ReadonlyArray<Wire.ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")

@@ -3,17 +3,10 @@ import { operations as Op } from "@switchyard/core"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
 import { MockUpstream } from "@switchyard/testkit/mock"
 import { ConfigProvider, Effect, Stream } from "effect"
-import { makeDeployment, plain, providerFor, TEST_KEY, TestLayer } from "./fixtures.ts"
+import { makeDeployment, onlyRequest, plain, providerFor, TEST_KEY, TestLayer } from "./fixtures.ts"
 
 const cohere = (id: string, model: string) =>
   Effect.map(MockUpstream, (mock) => makeDeployment({ id, provider: "cohere", model, apiBase: mock.apiBase(id, "cohere") }))
-
-const onlyRequest = (deployment: string) =>
-  Effect.map(MockUpstream, (mock) => {
-    const requests = mock.requests(deployment)
-    assert.strictEqual(requests.length, 1)
-    return requests[0]!
-  })
 
 layer(TestLayer, { excludeTestServices: true })("cohere provider contract", (it) => {
   it.effect("declares chat, embedding and rerank", () =>
