@@ -32,7 +32,13 @@ export const LitellmParams = Schema.Struct({
   /** Vertex AI: the region, or `global` (default `us-central1`). */
   vertex_location: optional(Schema.String),
   /** Vertex AI: a service-account key, as a file path, its JSON text (or mapping), or `os.environ/NAME`. */
-  vertex_credentials: optional(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)]))
+  vertex_credentials: optional(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
+  // LiteLLM's AWS keys (Bedrock); when absent the provider reads the standard AWS_* environment variables.
+  aws_access_key_id: optional(Schema.String),
+  aws_secret_access_key: optional(Schema.String),
+  aws_session_token: optional(Schema.String),
+  aws_region_name: optional(Schema.String),
+  aws_bedrock_runtime_endpoint: optional(Schema.String)
 })
 export type LitellmParams = typeof LitellmParams.Type
 

@@ -35,6 +35,17 @@ export interface Deployment {
   readonly vertexProject?: string | undefined
   readonly vertexLocation?: string | undefined
   readonly vertexCredentials?: Redacted.Redacted<string> | undefined
+  /** The AWS keys of `litellm_params` (Bedrock), when any is set. */
+  readonly aws?: AwsParams | undefined
+}
+
+/** LiteLLM's `aws_*` parameters, with `os.environ/` resolved and the secrets redacted. */
+export interface AwsParams {
+  readonly accessKeyId: string | undefined
+  readonly secretAccessKey: Redacted.Redacted<string> | undefined
+  readonly sessionToken: Redacted.Redacted<string> | undefined
+  readonly regionName: string | undefined
+  readonly runtimeEndpoint: string | undefined
 }
 
 const ENV_PREFIX = "os.environ/"
@@ -49,6 +60,26 @@ const resolve = (value: string | undefined, path: string, issues: Array<ConfigIs
         return Effect.succeed(undefined)
       })
     )
+
+const plain = (r: Redacted.Redacted<string> | undefined) => r && Redacted.value(r)
+
+/** The `aws_*` parameters of one entry, or undefined when it sets none. */
+const resolveAws = (p: SwitchyardConfig["model_list"][number]["litellm_params"], at: string, issues: Array<ConfigIssue>) =>
+  Effect.gen(function*() {
+    const keys = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name", "aws_bedrock_runtime_endpoint"] as const
+    if (keys.every((k) => p[k] === undefined)) return undefined
+    const [accessKeyId, secretAccessKey, sessionToken, regionName, runtimeEndpoint] = yield* Effect.forEach(
+      keys,
+      (k) => resolve(p[k], `${at}.${k}`, issues)
+    )
+    return {
+      accessKeyId: plain(accessKeyId),
+      secretAccessKey,
+      sessionToken,
+      regionName: plain(regionName),
+      runtimeEndpoint: plain(runtimeEndpoint)
+    } satisfies AwsParams
+  })
 
 const seconds = (s: number | undefined) => (s === undefined ? undefined : s * 1000)
 
@@ -77,6 +108,7 @@ export const compileDeployments = (
       const vertexCredentials = yield* resolve(credentials, `${at}.vertex_credentials`, issues)
       const vertexProject = yield* resolve(p.vertex_project, `${at}.vertex_project`, issues)
       const vertexLocation = yield* resolve(p.vertex_location, `${at}.vertex_location`, issues)
+      const aws = yield* resolveAws(p, at, issues)
       deployments.push({
         id,
         group: entry.model_name,
@@ -98,7 +130,8 @@ export const compileDeployments = (
         info: entry.model_info ?? {},
         vertexProject: vertexProject && Redacted.value(vertexProject),
         vertexLocation: vertexLocation && Redacted.value(vertexLocation),
-        vertexCredentials
+        vertexCredentials,
+        ...(aws === undefined ? {} : { aws })
       })
     }
     if (issues.length > 0) return yield* invalidConfig(issues)

@@ -4,6 +4,7 @@
  */
 import type { Wire } from "@switchyard/core"
 import type { AnthropicMessage, AnthropicUsage } from "./AnthropicWire.ts"
+import { chatCompletion, parseArguments } from "./ChatCompletion.ts"
 
 type Json = Record<string, unknown>
 type Block = Json
@@ -40,16 +41,6 @@ const contentBlocks = (content: unknown): Array<Block> => {
     if (part.type === "image_url") return [imageBlock(part)]
     return [part]
   })
-}
-
-/** Tool-call arguments (a JSON string) as a value; text that is not JSON is kept under `arguments`. */
-export const parseArguments = (args: unknown): unknown => {
-  if (typeof args !== "string" || args.trim() === "") return {}
-  try {
-    return JSON.parse(args)
-  } catch {
-    return { arguments: args }
-  }
 }
 
 /** Assistant tool calls as `tool_use` blocks. */
@@ -207,24 +198,13 @@ export const toOpenAiUsage = (input: AnthropicUsage | undefined, output: Anthrop
 export const fromAnthropicMessage = (message: AnthropicMessage, createdSeconds: number, prefill = ""): Json => {
   const joined = message.content.filter((b) => b.type === "text").map((b) => b.text ?? "").join("")
   const text = stripRepeated(joined, prefill).text
-  const toolCalls = message.content
-    .filter((b) => b.type === "tool_use")
-    .map((b) => ({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } }))
-  return {
+  return chatCompletion({
     id: message.id,
-    object: "chat.completion",
     created: createdSeconds,
     model: message.model,
-    choices: [{
-      index: 0,
-      message: {
-        role: "assistant",
-        // OpenAI answers a pure tool call with null content.
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
-      },
-      finish_reason: finishReason(message.stop_reason)
-    }],
+    text,
+    toolCalls: message.content.filter((b) => b.type === "tool_use"),
+    finishReason: finishReason(message.stop_reason),
     usage: toOpenAiUsage(message.usage)
-  }
+  })
 }

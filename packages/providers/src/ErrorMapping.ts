@@ -123,6 +123,26 @@ const impliedStatus: Readonly<Record<string, number>> = {
 /** A numeric error code that is an HTTP error status (Google's in-stream errors carry one). */
 const httpCode = (code: string | undefined): number | undefined =>
   code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : undefined
+/** The AWS error type of a reply: `x-amzn-errortype` without its `:namespace` tail, else the body's `__type`, lower-cased. */
+export const awsErrorType = (facts: FailureFacts): string | undefined => {
+  const raw = facts.headers["x-amzn-errortype"] ?? (isRecord(facts.body) ? str(facts.body.__type) : undefined)
+  return raw?.split(":")[0]!.split("#").at(-1)!.toLowerCase()
+}
+
+/** The status an AWS (Bedrock) exception stands for, so one sent inside a stream classifies like the HTTP error. */
+const awsImpliedStatus: Readonly<Record<string, number>> = {
+  validationexception: 400,
+  accessdeniedexception: 403,
+  resourcenotfoundexception: 404,
+  modeltimeoutexception: 408,
+  modelerrorexception: 424,
+  modelstreamerrorexception: 424,
+  throttlingexception: 429,
+  modelnotreadyexception: 429,
+  internalserverexception: 500,
+  serviceunavailableexception: 503
+}
+const awsModelErrors = new Set(["modelerrorexception", "modelstreamerrorexception"])
 
 /** How long the upstream asked us to wait: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date. */
 export const parseRetryAfter = (
@@ -176,6 +196,24 @@ const prefillRefusal = /does not support assistant message prefill|conversation 
 
 /** The mapping, in order: the first matching row wins. */
 export const errorTable: ReadonlyArray<ErrorRow> = [
+  {
+    // Bedrock answers 400 when an account's quota is used up: it clears with time, like a rate limit.
+    name: "aws service quota exceeded",
+    when: (c) => awsErrorType(c.facts) === "servicequotaexceededexception",
+    make: (c) => new RateLimited(withRetryAfter(c))
+  },
+  {
+    // Bedrock's 424: the model itself failed (in a reply or mid-stream); another try or deployment may not.
+    name: "aws model error",
+    when: (c) => c.effectiveStatus === 424 || awsModelErrors.has(awsErrorType(c.facts) ?? ""),
+    make: (c) => new ServerError(withStatus(c))
+  },
+  {
+    // Cohere's 402: the account's billing, which no retry fixes.
+    name: "402 payment required",
+    when: statusIs(402),
+    make: (c) => new Authentication(withStatus(c))
+  },
   {
     name: "429 rate limited",
     when: statusIs(429),
@@ -250,7 +288,8 @@ export const classify = (facts: FailureFacts): Classified => {
   const detail = readDetail(facts.body)
   const effectiveStatus = facts.status ??
     (detail.type !== undefined ? impliedStatus[detail.type] : undefined) ??
-    (detail.code !== undefined ? impliedStatus[detail.code] ?? httpCode(detail.code) : undefined)
+    (detail.code !== undefined ? impliedStatus[detail.code] ?? httpCode(detail.code) : undefined) ??
+    awsImpliedStatus[awsErrorType(facts) ?? ""]
   const raw = detail.message ?? (facts.status === undefined ? "upstream error event" : `upstream answered ${facts.status}`)
   return {
     facts,

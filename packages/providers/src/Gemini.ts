@@ -19,7 +19,6 @@ import { Clock, Effect, Redacted, Result, Stream } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
 import {
   blockedPrompt,
-  embeddingTexts,
   fromGeminiEmbeddings,
   fromGeminiResponse,
   fromVertexPredictions,
@@ -30,6 +29,7 @@ import {
   translateGeminiEvent
 } from "./GeminiTranslate.ts"
 import { GeminiEmbeddings, GeminiResponse, VertexPredictions } from "./GeminiWire.ts"
+import { embeddingTexts } from "./Embeddings.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
 import { chatRequestOf, chatToResponse, responsesEvents } from "./ResponsesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
@@ -93,10 +93,7 @@ export const makeGeminiShaped = (client: HttpClient.HttpClient, options: GeminiS
 
   const embed = (deployment: Deployment, request: Wire.EmbeddingRequest) =>
     Effect.gen(function*() {
-      const texts = embeddingTexts(request.input)
-      if (texts === undefined) {
-        return yield* Effect.fail(new BadRequest({ message: "Gemini embeds text: input must be a string or a list of strings", param: "input" }))
-      }
+      const texts = yield* Effect.fromResult(embeddingTexts(request, "gemini"))
       if (options.embedVia === "predict") {
         const { response, secrets } = yield* post(deployment, "predict", toVertexEmbedRequest(texts, request.dimensions), false)
         const reply = fromVertexPredictions(yield* readJson(response, VertexPredictions, secrets), deployment.model)

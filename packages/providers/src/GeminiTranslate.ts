@@ -4,7 +4,8 @@
  * usage from `usageMetadata`, finish reasons; the stream's events as chat chunks; embeddings.
  */
 import type { Wire } from "@switchyard/core"
-import { contentText, parseArguments } from "./AnthropicTranslate.ts"
+import { contentText } from "./AnthropicTranslate.ts"
+import { parseArguments } from "./ChatCompletion.ts"
 import type { GeminiEmbeddings, GeminiPart, GeminiResponse, VertexPredictions } from "./GeminiWire.ts"
 
 type Json = Record<string, unknown>
@@ -247,14 +248,6 @@ export const translateGeminiEvent = (state: GeminiStreamState, event: GeminiResp
   }
   return [withTools, out]
 }
-
-/** The texts an embeddings request asks for (Gemini embeds text, not token arrays). */
-export const embeddingTexts = (input: Wire.EmbeddingRequest["input"]): ReadonlyArray<string> | undefined =>
-  typeof input === "string"
-    ? [input]
-    : input.every((i): i is string => typeof i === "string")
-    ? input
-    : undefined
 
 /** An embeddings request as a `batchEmbedContents` body. */
 export const toGeminiEmbedRequest = (texts: ReadonlyArray<string>, model: string, dimensions: unknown): Json => ({

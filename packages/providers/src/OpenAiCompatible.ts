@@ -12,7 +12,7 @@ import {
   UnsupportedOperation,
   type Wire
 } from "@switchyard/core"
-import { Effect, Redacted, Stream } from "effect"
+import { Config, Effect, Option, Redacted, Stream } from "effect"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { uploadForm } from "./Multipart.ts"
 import { guardStream } from "./StreamGuard.ts"
@@ -23,6 +23,8 @@ export interface Route {
   readonly url: string
   readonly urlParams?: Readonly<Record<string, string>>
   readonly headers: Readonly<Record<string, string>>
+  /** Values to scrub from messages when the key did not come from the deployment (an environment variable). */
+  readonly secrets?: ReadonlyArray<string>
 }
 
 /** How an OpenAI-shaped upstream is reached; fails (e.g. NotFound) when the deployment lacks what it needs. */
@@ -38,6 +40,19 @@ export interface OpenAiShapedOptions {
 /** The values to scrub from messages for a deployment: its key. */
 export const secretsOf = (deployment: Deployment): ReadonlyArray<string> =>
   deployment.apiKey === undefined ? [] : [Redacted.value(deployment.apiKey)]
+
+/** An environment variable through the current ConfigProvider, absent when unset or empty. */
+export const envVar = (name: string): Effect.Effect<string | undefined> =>
+  Config.option(Config.String(name)).pipe(
+    Effect.map((o) => Option.getOrUndefined(Option.filter(o, (v) => v !== ""))),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/** A deployment's key: its `api_key`, else the first of the given environment variables that is set. */
+export const apiKeyOf = (deployment: Deployment, envNames: ReadonlyArray<string>): Effect.Effect<string | undefined> =>
+  deployment.apiKey !== undefined
+    ? Effect.succeed(Redacted.value(deployment.apiKey))
+    : Effect.reduce(envNames, (): string | undefined => undefined, (found, name) => (found !== undefined ? Effect.succeed(found) : envVar(name)))
 
 type Body = Record<string, unknown>
 
@@ -110,7 +125,7 @@ export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiS
     const found = byOperation?.get(operation.name)
     if (found !== undefined) return Effect.succeed(found)
     return Effect.map(options.endpoint(deployment, operation), (route) => {
-      const entry = { route, secrets: secretsOf(deployment) }
+      const entry = { route, secrets: route.secrets ?? secretsOf(deployment) }
       if (byOperation === undefined) routes.set(deployment, byOperation = new Map())
       byOperation.set(operation.name, entry)
       return entry

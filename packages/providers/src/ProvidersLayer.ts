@@ -8,6 +8,8 @@ import { Effect, Layer } from "effect"
 import { HttpClient } from "effect/http"
 import { makeAnthropic } from "./Anthropic.ts"
 import { makeAzure } from "./Azure.ts"
+import { makeBedrock } from "./Bedrock.ts"
+import { makeCohere } from "./Cohere.ts"
 import { makeGemini } from "./Gemini.ts"
 import { makeOpenAi, openAiAliases } from "./OpenAi.ts"
 import { makeVertex } from "./Vertex.ts"
@@ -15,12 +17,17 @@ import { makeVertex } from "./Vertex.ts"
 /** Every config prefix that names a built-in provider under another name (`groq` → `openai`, …). */
 export const providerAliases: Readonly<Record<string, string>> = { ...openAiAliases }
 
-/** The built-in providers (openai and its aliases, azure, anthropic, vertex_ai, gemini) over a given client. */
+/** The built-in providers (openai and its families, azure, anthropic, vertex_ai, gemini, bedrock, cohere) over a client. */
 export const makeProviders = (client: HttpClient.HttpClient): Providers["Service"] =>
-  Providers.fromList(
-    [makeOpenAi(client), makeAzure(client), makeAnthropic(client), makeVertex(client), makeGemini(client)],
-    providerAliases
-  )
+  Providers.fromList([
+    makeOpenAi(client),
+    makeAzure(client),
+    makeAnthropic(client),
+    makeVertex(client),
+    makeGemini(client),
+    makeBedrock(client),
+    makeCohere(client)
+  ], providerAliases)
 
 /** The built-in providers over the HttpClient in context (tests and embedders may bring their own). */
 export const providersLayer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(

@@ -263,7 +263,20 @@ const cases: ReadonlyArray<Case> = [
     facts: facts(undefined, { type: "error" }),
     row: "unrecognised failure",
     tag: "ServerError"
-  }
+  },
+  {
+    name: "Bedrock ServiceQuotaExceededException (400)",
+    facts: facts(400, { message: "quota" }, { "x-amzn-errortype": "ServiceQuotaExceededException:http://internal.amazon.com/coral/com.amazon.bedrock/" }),
+    row: "aws service quota exceeded",
+    tag: "RateLimited"
+  },
+  {
+    name: "Bedrock in-stream modelStreamErrorException",
+    facts: facts(undefined, { message: "The model failed" }, { "x-amzn-errortype": "modelStreamErrorException" }),
+    row: "aws model error",
+    tag: "ServerError"
+  },
+  { name: "Cohere 402", facts: facts(402, { id: "x", message: "add a payment method" }), row: "402 payment required", tag: "Authentication" }
 ]
 
 describe("ErrorMapping table", () => {

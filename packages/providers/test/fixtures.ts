@@ -34,6 +34,14 @@ export const mockDeployment = (
       ...extra
     }))
 
+/** The one request a mock deployment received (the test fails if it got none or several). */
+export const onlyRequest = (deployment: string) =>
+  Effect.map(MockUpstream, (mock) => {
+    const requests = mock.requests(deployment)
+    if (requests.length !== 1) throw new Error(`expected one request to ${deployment}, got ${requests.length}`)
+    return requests[0]!
+  })
+
 /** The provider registered under a prefix. */
 export const providerFor = (prefix: string) =>
   Effect.map(Providers, (providers): Provider => {

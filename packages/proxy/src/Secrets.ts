@@ -16,6 +16,7 @@ export type Redactor = (text: string) => string
 export const makeRedactor = (deployments: ReadonlyArray<Deployment>, gatewayKeys: ReadonlyArray<string>): Redactor => {
   const secrets = [
     ...deployments.flatMap((d) => (d.apiKey === undefined ? [] : [Redacted.value(d.apiKey)])),
+    ...deployments.flatMap((d) => [d.aws?.secretAccessKey, d.aws?.sessionToken].flatMap((s) => (s === undefined ? [] : [Redacted.value(s)]))),
     ...gatewayKeys
   ].filter((s) => s.length >= MIN_SECRET_LENGTH)
   // Longest first, so a key that contains another is blanked whole.

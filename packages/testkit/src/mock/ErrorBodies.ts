@@ -4,6 +4,8 @@
  * in front of an upstream answers 502 with.
  */
 import { googleErrorReply, googleSseErrorFrame } from "./GeminiMock.ts"
+import { bedrockErrorReply } from "./Bedrock.ts"
+import { cohereErrorReply } from "./Cohere.ts"
 import type { MockWire } from "./ReferenceText.ts"
 
 /** An error reply: status, content type and body text. */
@@ -11,6 +13,8 @@ export interface ErrorReply {
   readonly status: number
   readonly contentType: string
   readonly body: string
+  /** Headers the vendor sends with the error (AWS's `x-amzn-errortype`). */
+  readonly headers?: Record<string, string>
 }
 
 /** What the request told us, for messages that quote it (the model, the key that was presented). */
@@ -107,6 +111,8 @@ const json = (status: number, body: unknown): ErrorReply => ({
 export const errorReply = (wire: MockWire, spec: ErrorSpec, ctx: ErrorContext): ErrorReply => {
   const { status } = spec
   if (wire === "google") return googleErrorReply(spec)
+  if (wire === "bedrock") return bedrockErrorReply(spec)
+  if (wire === "cohere") return cohereErrorReply(spec)
   if (spec.body !== undefined) return json(status, spec.body)
   if (wire === "anthropic") {
     const [defaultType, defaultMessage] = anthropicTypes[status] ?? (status >= 500 ? anthropicTypes[500]! : anthropicTypes[400]!)

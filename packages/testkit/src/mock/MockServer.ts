@@ -7,8 +7,11 @@ import { createHash } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { Schema } from "effect"
+import { bedrockRejection, bedrockReply } from "./Bedrock.ts"
+import { bedrockAuthRejection } from "./BedrockAuth.ts"
 import { type MockBehavior, ScriptRequest } from "./Behavior.ts"
 import { claudeBodyRejection } from "./ClaudeRules.ts"
+import { cohereRejection, cohereReply } from "./Cohere.ts"
 import { errorReply, sseErrorFrame } from "./ErrorBodies.ts"
 import { type GoogleAuthMock, makeGoogleAuthMock } from "./GoogleAuthMock.ts"
 import { googleRejection, replyOf } from "./GoogleRoutes.ts"
@@ -35,7 +38,7 @@ export interface MockServer {
   readonly url: string
   readonly port: number
   /** The api_base to configure for a mock deployment (OpenAI: `${url}/d/<name>/v1`; Azure, Anthropic: `${url}/d/<name>`). */
-  readonly apiBase: (deployment: string, wire?: "openai" | "azure" | "anthropic" | "gemini") => string
+  readonly apiBase: (deployment: string, wire?: "openai" | "azure" | "anthropic" | "gemini" | "bedrock" | "cohere") => string
   /** LiteLLM's Vertex `api_base` for a mock deployment serving `model` (the whole model URL). */
   readonly vertexBase: (deployment: string, model: string, options?: { readonly project?: string; readonly location?: string }) => string
   /** Google's token endpoint and the TEST-ONLY service account whose tokens Vertex routes accept. */
@@ -164,31 +167,39 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
       if (behavior.kind === "sseError") {
         // A plain reply has no event stream to put the error in: fail it the ordinary way.
         const e = errorReply(route.wire, { status: 500 }, { model: undefined, presentedKey: undefined })
-        res.writeHead(e.status, { "content-type": e.contentType, ...extra })
+        res.writeHead(e.status, { "content-type": e.contentType, ...e.headers, ...extra })
         return void res.end(e.body)
       }
-      res.writeHead(200, { "content-type": reply.contentType, "content-length": String(Buffer.byteLength(reply.body)), ...extra })
+      res.writeHead(200, {
+        "content-type": reply.contentType,
+        "content-length": String(Buffer.byteLength(reply.body)),
+        ...reply.headers,
+        ...extra
+      })
       if (!breaking) return void res.end(reply.body)
       res.write(reply.body.slice(0, Math.floor(reply.body.length / 2)))
       if (behavior.kind === "cut") res.socket?.destroy()
       return
     }
     const sse = reply.kind === "sse"
+    // SSE and eventstream replies are both frames: preamble, content (what a break counts), tail.
+    const framed = sse || reply.kind === "frames"
     res.writeHead(200, {
       "content-type": sse ? "text/event-stream" : reply.contentType,
-      ...(sse ? { "cache-control": "no-cache" } : {}),
+      ...(sse ? { "cache-control": "no-cache" } : reply.kind === "frames" ? reply.headers : {}),
       ...extra
     })
     // Headers go out now, so a break with `after: 0` is a break after a 200, not a refused request.
     res.flushHeaders()
-    const pieces = sse ? [...reply.preamble, ...reply.content] : reply.pieces
-    const breakAt = sse ? (after > 0 ? reply.preamble.length + Math.min(after, reply.content.length) : 0) : after
-    await writeAll(res, pieces.slice(0, breakAt), sse ? 0 : AUDIO_PIECE_GAP_MS)
+    const pieces = framed ? [...reply.preamble, ...reply.content] : reply.pieces
+    const breakAt = framed ? (after > 0 ? reply.preamble.length + Math.min(after, reply.content.length) : 0) : after
+    await writeAll(res, pieces.slice(0, breakAt), framed ? 0 : AUDIO_PIECE_GAP_MS)
     if (!breaking) {
-      if (sse) await writeAll(res, reply.tail, 0)
+      if (framed) await writeAll(res, reply.tail, 0)
       return void res.end()
     }
     if (res.destroyed || behavior.kind === "stall") return // a stall keeps the socket open; close() destroys it
+    if (behavior.kind === "sseError" && reply.kind === "frames") return void res.end(reply.errorFrame(behavior.type, behavior.message))
     if (behavior.kind === "sseError" && sse) {
       return void res.end(sseErrorFrame(route.wire, route.operation ?? "", { message: behavior.message, type: behavior.type }, breakAt))
     }
@@ -226,7 +237,8 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
     }
     const headers = flatHeaders(req)
     const route = resolveRoute(url.pathname)
-    const { body, file, invalidJson } = parseBody(await readBody(req), headers["content-type"])
+    const raw = await readBody(req)
+    const { body, file, invalidJson } = parseBody(raw, headers["content-type"])
     recorded.push({
       deployment: route.deployment,
       method: req.method ?? "GET",
@@ -240,8 +252,16 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
     const ctx = { model: isRecord(body) && typeof body.model === "string" ? body.model : undefined, presentedKey: presentedKey(headers) }
     const fail = (status: number, message: string) => {
       const e = errorReply(route.wire, { status, message }, ctx)
-      res.writeHead(e.status, { "content-type": e.contentType })
+      res.writeHead(e.status, { "content-type": e.contentType, ...e.headers })
       res.end(e.body)
+    }
+    if (route.wire === "bedrock") {
+      const denied = await bedrockAuthRejection({ method: req.method ?? "POST", path: url.pathname, headers, body: raw })
+      if (denied !== undefined) {
+        const e = errorReply("bedrock", denied, ctx)
+        res.writeHead(e.status, { "content-type": e.contentType, ...e.headers })
+        return void res.end(e.body)
+      }
     }
     if (route.operation === undefined) return fail(404, `Unknown request URL: ${req.method} ${url.pathname}.`)
     if (invalidJson || !isRecord(body)) return fail(400, "We could not parse the JSON body of your request.")
@@ -252,6 +272,14 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
       const rejection = anthropicRejection(headers, body)
       if (rejection !== undefined) return fail(400, rejection)
     }
+    if (route.wire === "bedrock") {
+      const rejection = bedrockRejection(route.operation, route.model ?? "", body)
+      if (rejection !== undefined) return fail(400, rejection)
+    }
+    if (route.wire === "cohere") {
+      const rejection = cohereRejection(route.operation, headers, body)
+      if (rejection !== undefined) return fail(rejection.status, rejection.message)
+    }
     const behavior = next(route.deployment)
     if (behavior.delayMillis !== undefined) await sleep(behavior.delayMillis)
     switch (behavior.kind) {
@@ -261,11 +289,16 @@ export const startMockServer = async (options: MockServerOptions = {}): Promise<
         return void req.socket.destroy()
       case "error": {
         const e = errorReply(route.wire, behavior, ctx)
-        res.writeHead(e.status, { "content-type": e.contentType, ...behavior.headers })
+        res.writeHead(e.status, { "content-type": e.contentType, ...e.headers, ...behavior.headers })
         return void res.end(e.body)
       }
       default: {
-        return respond(res, route, behavior, replyOf(route, body))
+        const reply = route.wire === "bedrock"
+          ? bedrockReply(route.operation, route.model ?? "", body)
+          : route.wire === "cohere"
+          ? cohereReply(route.operation, body)
+          : replyOf(route, body)
+        return respond(res, route, behavior, reply)
       }
     }
   }

@@ -18,4 +18,4 @@ export const REFERENCE_CHUNKS: ReadonlyArray<string> = wordChunks(REFERENCE_TEXT
 export const referencePrefix = (k: number): string => REFERENCE_CHUNKS.slice(0, k).join("")
 
 /** Which wire format a request came in. */
-export type MockWire = "openai" | "anthropic" | "google"
+export type MockWire = "openai" | "anthropic" | "google" | "bedrock" | "cohere"

@@ -8,7 +8,7 @@ import { streamFrames } from "./StreamFrames.ts"
 
 /** A reply the server writes. For streams, `content` frames are the ones a `cut`/`stall` counts. */
 export type Reply =
-  | { readonly kind: "json"; readonly contentType: string; readonly body: string }
+  | { readonly kind: "json"; readonly contentType: string; readonly body: string; readonly headers?: Record<string, string> }
   | {
     readonly kind: "sse"
     readonly preamble: ReadonlyArray<string>
@@ -16,6 +16,16 @@ export type Reply =
     readonly tail: ReadonlyArray<string>
   }
   | { readonly kind: "bytes"; readonly contentType: string; readonly pieces: ReadonlyArray<Uint8Array> }
+  | {
+    /** Binary frames (Bedrock's eventstream), broken like SSE; `errorFrame` is the in-stream error. */
+    readonly kind: "frames"
+    readonly contentType: string
+    readonly headers?: Record<string, string>
+    readonly preamble: ReadonlyArray<Uint8Array>
+    readonly content: ReadonlyArray<Uint8Array>
+    readonly tail: ReadonlyArray<Uint8Array>
+    readonly errorFrame: (type?: string, message?: string) => Uint8Array
+  }
 
 /** A request as the reply builders see it. */
 export interface ReplyInput {

@@ -5,6 +5,7 @@
  * and Gemini (`/v1beta/models/<m>:<method>`) paths are served. Requests without a prefix go to the
  * deployment `default`.
  */
+import { bedrockActions } from "./Bedrock.ts"
 import type { MockWire } from "./ReferenceText.ts"
 
 /** A resolved mock route. `operation` is undefined for paths the mock does not serve. */
@@ -15,6 +16,8 @@ export interface MockRoute {
   readonly operation: string | undefined
   /** Google endpoints (Vertex AI, Gemini): the model and method named in the path. */
   readonly google?: { readonly model: string; readonly method: string; readonly vertex: boolean }
+  /** Bedrock: the model id in the path (`/model/<id>/<action>`). */
+  readonly model?: string
 }
 
 /** The Gemini methods, by the operation they serve. */
@@ -62,6 +65,13 @@ export const resolveRoute = (pathname: string): MockRoute => {
   if (rest === "/v1/messages") return { deployment, wire: "anthropic", operation: "messages" }
   const google = googleRoute(deployment, rest)
   if (google) return google
+  const bedrock = /^\/model\/([^/]+)\/([a-z-]+)$/.exec(rest)
+  if (bedrock && bedrockActions.has(bedrock[2]!)) {
+    return { deployment, wire: "bedrock", operation: bedrock[2], model: decodeURIComponent(bedrock[1]!) }
+  }
+  if (rest === "/v2/embed" || rest === "/v2/rerank") return { deployment, wire: "cohere", operation: rest === "/v2/embed" ? "embedding" : "rerank" }
+  const cohereCompatible = /^\/compatibility\/v1(\/.*)$/.exec(rest)
+  if (cohereCompatible) return { deployment, wire: "openai", operation: operationPaths[cohereCompatible[1]!] }
   const azure = /^\/openai\/deployments\/[^/]+(\/.*)$/.exec(rest)
   if (azure) return { deployment, wire: "openai", operation: operationPaths[azure[1]!] }
   if (/^\/openai(\/v1)?\/responses$/.test(rest)) return { deployment, wire: "openai", operation: "responses" }
@@ -81,6 +91,10 @@ export const vertexBaseOf = (
   return `${url}/d/${encodeURIComponent(deployment)}/v1/${location}/publishers/${publisher}/models/${model}`
 }
 
-/** The api_base of a mock deployment for a wire format: OpenAI's ends in `/v1`, Azure and Anthropic's do not. */
-export const apiBaseOf = (url: string, deployment: string, wire: "openai" | "azure" | "anthropic" | "gemini" = "openai"): string =>
+/** The api_base of a mock deployment for a wire format: OpenAI's ends in `/v1`, Gemini's in `/v1beta`, the others' do not. */
+export const apiBaseOf = (
+  url: string,
+  deployment: string,
+  wire: "openai" | "azure" | "anthropic" | "gemini" | "bedrock" | "cohere" = "openai"
+): string =>
   `${url}/d/${encodeURIComponent(deployment)}${wire === "openai" ? "/v1" : wire === "gemini" ? "/v1beta" : ""}`

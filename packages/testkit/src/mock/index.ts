@@ -11,3 +11,5 @@ export { countTokens, MOCK_CREATED, SPEECH_BYTES, SPEECH_PIECE_BYTES, speechAudi
 export { PREFILL_REFUSAL, refusesPrefill } from "./ClaudeRules.ts"
 export type { GoogleAuthMock } from "./GoogleAuthMock.ts"
 export { apiBaseOf, vertexBaseOf } from "./Routes.ts"
+export { exceptionFrame } from "./Bedrock.ts"
+export { MOCK_AWS_CREDENTIALS, MOCK_BEDROCK_API_KEY } from "./BedrockAuth.ts"
