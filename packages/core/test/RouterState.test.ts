@@ -25,7 +25,7 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       const stats = yield* state.stats(["a", "b", "a"])
       assert.strictEqual(stats.length, 3)
       for (const s of stats) {
-        assert.deepStrictEqual(s, { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 })
+        assert.deepStrictEqual(s, { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0, failures: 0, strictUntil: 0 })
       }
       assert.deepStrictEqual(yield* state.stats([]), [])
     }))
@@ -124,7 +124,7 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       const stats = yield* statsOf("a")
       assert.strictEqual(stats.rpm, 4)
       assert.strictEqual(stats.tpm, 120)
-      assert.deepStrictEqual(yield* statsOf("b"), { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 })
+      assert.deepStrictEqual(yield* statsOf("b"), { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0, failures: 0, strictUntil: 0 })
     }))
 
     test("rpm and tpm roll: usage fades over the next minute and is gone after it", Effect.gen(function*() {

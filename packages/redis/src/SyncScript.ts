@@ -5,6 +5,7 @@
  *
  * Keys, per deployment `id` under the prefix `P` (the `{id}` hash tag keeps one deployment in one slot):
  *   P{id}:cd        cooldown end (epoch ms), expires with the cooldown
+ *   P{id}:st        end of a strict cooldown (one a panicking group honours), expires with it
  *   P{id}:fail      sorted set of failures scored by time, expires after the failure window
  *   P{id}:use:<m>   hash {r: requests, t: tokens} of minute m, expires when it leaves the rolling minute
  *   P{id}:lease     sorted set of in-flight leases scored by expiry, expires after the lease TTL
@@ -43,6 +44,12 @@ for _, w in ipairs(writes) do
     local k = key(id, 'cd')
     local current = tonumber(redis.call('GET', k)) or 0
     if cd > current then redis.call('SET', k, int(cd), 'PX', int(cd - now)) end
+  end
+  local st = w[9]
+  if st > now then
+    local k = key(id, 'st')
+    local current = tonumber(redis.call('GET', k)) or 0
+    if st > current then redis.call('SET', k, int(st), 'PX', int(st - now)) end
   end
   local fk = key(id, 'fail')
   if w[3] == 1 then redis.call('DEL', fk) end
@@ -106,7 +113,8 @@ for i, id in ipairs(ids) do
   local entry = {
     id, redis.call('GET', key(id, 'cd')) or '0', tostring(others),
     cur[1] or '0', cur[2] or '0', prev[1] or '0', prev[2] or '0',
-    redis.call('GET', key(id, 'lat')) or ''
+    redis.call('GET', key(id, 'lat')) or '',
+    redis.call('GET', key(id, 'st')) or '0'
   }
   for j = 2, #fails, 2 do entry[#entry + 1] = fails[j] end
   out[i] = entry
@@ -141,7 +149,8 @@ type Write = [
   usage: Array<[number, number, number]>,
   latencies: Array<number>,
   hold: Array<string>,
-  drop: Array<string>
+  drop: Array<string>,
+  strictUntil: number
 ]
 
 /** The script's ARGV for one sync. */
@@ -150,7 +159,7 @@ export const syncArguments = (input: SyncInput): Array<string> => {
   const writeOf = (id: string): Write => {
     let w = writes.get(id)
     if (w === undefined) {
-      w = [id, 0, 0, [], [], [], [], []]
+      w = [id, 0, 0, [], [], [], [], [], 0]
       writes.set(id, w)
     }
     return w
@@ -165,6 +174,7 @@ export const syncArguments = (input: SyncInput): Array<string> => {
     w[5] = p.latencies
     w[6] = [...p.held]
     w[7] = [...p.dropped]
+    w[8] = Math.ceil(p.strictUntil)
   }
   for (const [id, leases] of input.refresh) {
     if (leases.size === 0) continue
@@ -187,7 +197,7 @@ export const syncArguments = (input: SyncInput): Array<string> => {
   ]
 }
 
-const Reply = Schema.Array(Schema.Array(Schema.String).check(Schema.isMinLength(8)))
+const Reply = Schema.Array(Schema.Array(Schema.String).check(Schema.isMinLength(9)))
 const decodeReply = Schema.decodeUnknownSync(Reply)
 
 /** The snapshot in the script's reply, by deployment; throws if the reply does not have the script's shape. */
@@ -205,7 +215,8 @@ export const decodeSnapshot = (reply: unknown, now: number): Map<string, RemoteE
       othersInFlight: n(2),
       usage,
       latencyMillis: row[7] === "" ? undefined : n(7),
-      failures: row.slice(8).map(Number)
+      strictUntil: n(8),
+      failures: row.slice(9).map(Number)
     })
   }
   return snapshot

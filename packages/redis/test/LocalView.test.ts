@@ -9,6 +9,7 @@ import { decodeSnapshot, syncArguments } from "../src/SyncScript.ts"
 const T = 600_000 // minute 10, second 0
 const remote = (over: Partial<RemoteEntry> = {}): RemoteEntry => ({
   cooldownUntil: 0,
+  strictUntil: 0,
   failures: [],
   usage: new Map(),
   othersInFlight: 0,
@@ -123,7 +124,7 @@ describe("LocalView", () => {
   it("rejects a reply that does not have the script's shape", () => {
     assert.throws(() => decodeSnapshot([["d", "1"]], T))
     assert.throws(() => decodeSnapshot("OK", T))
-    const ok = decodeSnapshot([["d", "5", "2", "3", "30", "1", "10", "12.5", "599000"]], T)
+    const ok = decodeSnapshot([["d", "5", "2", "3", "30", "1", "10", "12.5", "0", "599000"]], T)
     assert.deepStrictEqual(ok.get("d")?.failures, [599_000])
     assert.strictEqual(ok.get("d")?.latencyMillis, 12.5)
     assert.deepStrictEqual(ok.get("d")?.usage.get(10), { requests: 3, tokens: 30 })
