@@ -165,6 +165,8 @@ export class AllAttemptsFailed extends Schema.TaggedError<AllAttemptsFailed>()("
   model: Schema.String,
   attempts: Schema.Array(Attempt),
   lastError: Schema.Union([ProviderError, NoDeploymentAvailable]),
+  /** The last group has no deployment left that can serve: when its first comes back from a cooldown. */
+  retryAfterMillis: Schema.optionalKey(Schema.Number),
   message: Schema.String
 }) {}
 

@@ -96,16 +96,30 @@ export const poolOf = (
   return panicChoice(all.filter((c) => !failed.has(c.deployment.id)))
 }
 
-/** After a failure: whether another deployment can take the retry at once, and whether the group can serve at all. */
+/** Where a group stands after a failed attempt. */
+export interface Standing {
+  /** Another deployment can take the retry at once. */
+  readonly alternative: boolean
+  /** The group can serve at all. */
+  readonly healthy: boolean
+  /** When it cannot: how long until its first deployment comes back from a cooldown (none cooling: undefined). */
+  readonly comesBackInMillis: number | undefined
+}
+
+/** After a failure at `now`: whether another deployment can take the retry, and whether the group can serve. */
 export const standing = (
   all: ReadonlyArray<Candidate>,
   failed: ReadonlySet<string>,
   excluded: ReadonlySet<string>,
-  panic: boolean
-): { readonly alternative: boolean; readonly healthy: boolean } => {
+  panic: boolean,
+  now: number
+): Standing => {
   const pool = poolOf(all, failed, excluded, panic)
+  const healthy = pool.length > 0 || all.some(isHealthy)
+  const until = all.map((c) => c.stats.cooldownUntil).filter((t) => t > now)
   return {
     alternative: pool.some((c) => !failed.has(c.deployment.id)),
-    healthy: pool.length > 0 || all.some(isHealthy)
+    healthy,
+    comesBackInMillis: healthy || until.length === 0 ? undefined : Math.min(...until) - now
   }
 }

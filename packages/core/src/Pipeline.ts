@@ -221,8 +221,10 @@ export const makePipeline = (
       journey.attempts.push({ deployment: deployment.id, group, error: error._tag, durationMillis })
       journey.lastProviderError = error
       yield* countFailure(journey, deployment, error)
-      const after = standing(yield* candidatesOf(members), journey.failed, journey.excluded, panic)
-      return yield* Effect.fail(groupFailure(error, tried, deployment, after.alternative, after.healthy))
+      const now = clock.currentTimeMillisUnsafe()
+      const after = standing(yield* candidatesOf(members), journey.failed, journey.excluded, panic, now)
+      const failure = groupFailure(error, tried, deployment, after.alternative, after.healthy)
+      return yield* Effect.fail({ ...failure, retryAfterMillis: after.comesBackInMillis })
     })
 
   /** The groups to fall back to after the primary failed with `failure`. */
@@ -314,6 +316,7 @@ export const makePipeline = (
         model: journey.model,
         attempts: journey.attempts,
         lastError: last,
+        ...(failure.retryAfterMillis === undefined ? {} : { retryAfterMillis: failure.retryAfterMillis }),
         message: `${journey.model}: ${journey.attempts.length} attempt(s) failed; last: ${last._tag}: ${last.message}`
       })
     }

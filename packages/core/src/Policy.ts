@@ -51,6 +51,8 @@ export interface GroupFailure {
   readonly deployment: Deployment | undefined
   /** How many attempts this request has made in the group, this one included. */
   readonly attempt: number
+  /** When no deployment of the group can serve: how long until the first comes back from its cooldown. */
+  readonly retryAfterMillis?: number | undefined
 }
 
 /** The compiled policy of one router. */

@@ -173,6 +173,8 @@ describe("the panic threshold", () => {
       assert.instanceOf(failure, AllAttemptsFailed)
       assert.strictEqual(failure.lastError._tag, "Overloaded")
       assert.strictEqual(provider.received.length - before, 2, "each deployment tried once, without waiting")
+      assert.isAbove(failure.retryAfterMillis ?? 0, 0, "and when the first comes back")
+      assert.isAtMost(failure.retryAfterMillis ?? 0, 5_000)
     }))
 
   it.effect("with an explicit allowed_fails there is no panic: LiteLLM's refusal", () =>
