@@ -5,7 +5,9 @@
  * the requests are plain chat, half SSE streams; a reply counts as served only if its text is exactly the
  * reference text. The baseline, measured in the same run, is the same proxy with LiteLLM's per-minute
  * count set explicitly (`allowed_fails: 3`, the old default) against the same faults.
- * Run: npm run bench:soak   (SOAK_REQUESTS=4000 per run, SOAK_RATES=0,0.01,0.05, SOAK_CONCURRENCY=32)
+ * Each run starts a fresh mock and proxy and warms the proxy up on a fault-free group of its own first.
+ * Run: npm run bench:soak   (SOAK_REQUESTS=4000 per run, SOAK_RATES=0,0.01,0.05, SOAK_CONCURRENCY=32,
+ * SOAK_WARMUP=1000)
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -17,6 +19,7 @@ import { cpuMicros, freePort, hasTaskset, pin, ready, startTs, table } from "./h
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 4000)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 32)
+const WARMUP = Number(process.env.SOAK_WARMUP ?? 1000)
 const RATES = (process.env.SOAK_RATES ?? "0,0.01,0.05").split(",").map(Number)
 /** A stall must end somewhere: the attempt timeout (seconds), the one setting the soak changes. */
 const TIMEOUT_SECONDS = 2
@@ -62,6 +65,7 @@ const faultQueue = (n: number, rate: number, random: () => number): Array<MockBe
 const configFor = (mock: MockServer, settings: string) => `
 model_list:
 ${deployments.map((d) => `  - { model_name: ${groupOf(d)}, litellm_params: { model: openai/${d}, api_base: "${mock.apiBase(d)}", api_key: sk-soak } }`).join("\n")}
+  - { model_name: warm, litellm_params: { model: openai/warm, api_base: "${mock.apiBase("warm")}", api_key: sk-soak } }
 router_settings:
   timeout: ${TIMEOUT_SECONDS}
   fallbacks: [{ alpha: [beta] }, { beta: [alpha] }]
@@ -93,6 +97,19 @@ interface Outcome {
   seconds: number
 }
 
+/** Requests to a fault-free group of its own, so the measured run meets a warmed-up proxy. */
+const warmUp = async (base: string, agent: Agent) => {
+  const body = JSON.stringify({ model: "warm", messages: [{ role: "user", content: "hi" }] })
+  let left = WARMUP
+  const worker = async () => {
+    while (left-- > 0) {
+      const res = await request(`${base}/v1/chat/completions`, { method: "POST", body, headers: { "content-type": "application/json" }, dispatcher: agent })
+      await res.body.dump()
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+}
+
 /** One soak: a fresh mock and proxy, `REQUESTS` requests at `CONCURRENCY`, faults at `rate`. */
 const soak = async (dir: string, name: string, settings: string, rate: number): Promise<Outcome> => {
   const mock = await startMockUpstream()
@@ -105,6 +122,7 @@ const soak = async (dir: string, name: string, settings: string, rate: number): 
   const base = `http://127.0.0.1:${port}`
   await ready(`${base}/health/liveliness`)
   const agent = new Agent({ connections: CONCURRENCY })
+  await warmUp(base, agent)
   const outcome: Outcome = { served: 0, inexact: 0, statuses: new Map(), upstreamCalls: 0, cpuPerRequest: 0, seconds: 0 }
   const count = (key: string) => outcome.statuses.set(key, (outcome.statuses.get(key) ?? 0) + 1)
   let next = 0
@@ -142,7 +160,7 @@ const soak = async (dir: string, name: string, settings: string, rate: number): 
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   outcome.seconds = (performance.now() - t0) / 1000
   outcome.cpuPerRequest = (cpuMicros(proxy.pid!) - cpu0) / REQUESTS
-  outcome.upstreamCalls = mock.requests().length
+  outcome.upstreamCalls = mock.requests().filter((r) => r.deployment !== "warm").length
   await agent.close()
   proxy.kill("SIGTERM")
   await mock.close()

@@ -163,8 +163,9 @@ export const makePipeline = (
     attempt: number,
     deployment: Deployment | undefined = undefined,
     alternative = false,
-    healthy = false
-  ): GroupFailure => ({ error, alternative, healthy, deployment, attempt })
+    healthy = false,
+    retryAfterMillis: number | undefined = undefined
+  ): GroupFailure => ({ error, alternative, healthy, deployment, attempt, retryAfterMillis })
 
   /** One attempt in `group`: pick, act with a timeout in the attempt's scope, record the outcome. */
   const attempt = <A>(
@@ -223,8 +224,9 @@ export const makePipeline = (
       yield* countFailure(journey, deployment, error)
       const now = clock.currentTimeMillisUnsafe()
       const after = standing(yield* candidatesOf(members), journey.failed, journey.excluded, panic, now)
-      const failure = groupFailure(error, tried, deployment, after.alternative, after.healthy)
-      return yield* Effect.fail({ ...failure, retryAfterMillis: after.comesBackInMillis })
+      return yield* Effect.fail(
+        groupFailure(error, tried, deployment, after.alternative, after.healthy, after.comesBackInMillis)
+      )
     })
 
   /** The groups to fall back to after the primary failed with `failure`. */

@@ -35,22 +35,18 @@ local MINUTE = 60000
 local function key(id, part) return prefix .. '{' .. id .. '}:' .. part end
 local function int(n) return string.format('%d', n) end
 local registry = prefix .. 'deployments'
+-- Moves a cooldown end stored at k later (never earlier); it expires when it ends.
+local function extend(k, untilMs)
+  if untilMs <= now then return end
+  local current = tonumber(redis.call('GET', k)) or 0
+  if untilMs > current then redis.call('SET', k, int(untilMs), 'PX', int(untilMs - now)) end
+end
 
 for _, w in ipairs(writes) do
   local id = w[1]
   redis.call('ZADD', registry, now, id)
-  local cd = w[2]
-  if cd > now then
-    local k = key(id, 'cd')
-    local current = tonumber(redis.call('GET', k)) or 0
-    if cd > current then redis.call('SET', k, int(cd), 'PX', int(cd - now)) end
-  end
-  local st = w[9]
-  if st > now then
-    local k = key(id, 'st')
-    local current = tonumber(redis.call('GET', k)) or 0
-    if st > current then redis.call('SET', k, int(st), 'PX', int(st - now)) end
-  end
+  extend(key(id, 'cd'), w[2])
+  extend(key(id, 'st'), w[9])
   local fk = key(id, 'fail')
   if w[3] == 1 then redis.call('DEL', fk) end
   if #w[4] > 0 then
