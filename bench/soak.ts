@@ -71,7 +71,7 @@ router_settings:
   fallbacks: [{ alpha: [beta] }, { beta: [alpha] }]
 ${settings}`
 
-/** The text of a chat reply, plain or SSE; undefined when the body is not a reply. */
+/** The text of a chat reply, plain or SSE; undefined when it is not a whole reply (a stream ending in an error event). */
 const replyText = (body: string, stream: boolean): string | undefined => {
   try {
     if (!stream) return JSON.parse(body).choices[0].message.content
@@ -187,7 +187,7 @@ const main = async () => {
         `${(rate * 100).toFixed(1)}%`,
         run.name,
         pct(o.served),
-        o.inexact === 0 ? "all exact" : `${o.inexact} inexact`,
+        o.inexact === 0 ? "all exact" : `${o.inexact} broken or inexact`,
         (o.served / Math.max(1, baseline.served)).toFixed(2) + "×",
         `${o.upstreamCalls}`,
         `${Math.round(REQUESTS / o.seconds)}`,
