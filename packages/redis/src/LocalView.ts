@@ -303,12 +303,12 @@ export class LocalView {
     return this.leases
   }
 
-  /** The cooldowns this view knows of that are still running: pushed again after Redis lost its data. */
-  activeCooldowns(now: number): Array<readonly [string, number]> {
-    const out: Array<readonly [string, number]> = []
+  /** The cooldowns this view knows of that are still running (end, strict end): pushed again after Redis lost its data. */
+  activeCooldowns(now: number): Array<readonly [string, number, number]> {
+    const out: Array<readonly [string, number, number]> = []
     for (const id of this.known) {
-      const until = this.stats(id, now).cooldownUntil
-      if (until > 0) out.push([id, until])
+      const stats = this.stats(id, now)
+      if (stats.cooldownUntil > 0) out.push([id, stats.cooldownUntil, stats.strictUntil])
     }
     return out
   }

@@ -133,7 +133,7 @@ export interface SyncInput {
   /** Leases to refresh although unchanged (all held ones, periodically and after an outage). */
   readonly refresh: ReadonlyMap<string, ReadonlySet<string>>
   /** Cooldowns to push again although unchanged (after an outage, in case Redis lost them). */
-  readonly repair: ReadonlyArray<readonly [string, number]>
+  readonly repair: ReadonlyArray<readonly [id: string, cooldownUntil: number, strictUntil: number]>
   readonly reads: ReadonlyArray<readonly [string, number]>
 }
 
@@ -177,9 +177,10 @@ export const syncArguments = (input: SyncInput): Array<string> => {
     const w = writeOf(id)
     w[6] = [...new Set([...w[6], ...leases])]
   }
-  for (const [id, until] of input.repair) {
+  for (const [id, until, strictUntil] of input.repair) {
     const w = writeOf(id)
     w[1] = Math.max(w[1], Math.ceil(until))
+    w[8] = Math.max(w[8], Math.ceil(strictUntil))
   }
   return [
     String(input.now),

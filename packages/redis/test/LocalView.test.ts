@@ -99,7 +99,7 @@ describe("LocalView", () => {
     view.take(T)
     // Another replica cooled "a" down; "b"'s cooldown is already over.
     view.confirm(new Map([["a", remote({ cooldownUntil: T + 10_000 })], ["b", remote({ cooldownUntil: T - 1 })]]), T)
-    view.coolDown("e", T + 20_000)
+    view.coolDown("e", T + 20_000, { strict: true })
     view.take(T)
     view.restore() // the push failed: Redis is down, and comes back empty
     const writes = writesOf(syncArguments({
@@ -113,11 +113,11 @@ describe("LocalView", () => {
       repair: view.activeCooldowns(T),
       reads: view.reads()
     }))
-    const byId = Object.fromEntries(writes.map((w) => [w[0], { cooldown: w[1], hold: w[6] }]))
+    const byId = Object.fromEntries(writes.map((w) => [w[0], { cooldown: w[1], hold: w[6], strict: w[8] }]))
     assert.deepStrictEqual(byId, {
-      a: { cooldown: T + 10_000, hold: [] },
-      c: { cooldown: 0, hold: [lease] },
-      e: { cooldown: T + 20_000, hold: [] }
+      a: { cooldown: T + 10_000, hold: [], strict: 0 },
+      c: { cooldown: 0, hold: [lease], strict: 0 },
+      e: { cooldown: T + 20_000, hold: [], strict: T + 20_000 }
     })
   })
 
