@@ -106,11 +106,16 @@ interface Entry {
   readonly tokens: MinuteWindow
 }
 
-/** How many of the (ascending) times are after `since`. */
+/** How many of the (ascending) times are after `since`: a binary search, since `stats` runs on every attempt. */
 const countSince = (times: ReadonlyArray<number>, since: number): number => {
-  let n = 0
-  for (let i = times.length - 1; i >= 0 && times[i]! > since; i--) n++
-  return n
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (times[mid]! > since) hi = mid
+    else lo = mid + 1
+  }
+  return times.length - lo
 }
 
 /** Builds an in-memory RouterState. Every method is synchronous inside, so each call is atomic. */
@@ -157,8 +162,7 @@ export const makeMemoryState = (): RouterStateShape => {
         const e = entry(id)
         e.failureWindow = windowMillis
         // The times are ascending: the expired ones are a prefix (no new array per failure at high rates).
-        let expired = 0
-        while (expired < e.failures.length && e.failures[expired]! <= now - windowMillis) expired++
+        const expired = e.failures.length - countSince(e.failures, now - windowMillis)
         if (expired > 0) e.failures.splice(0, expired)
         e.failures.push(now)
         return e.failures.length
