@@ -99,17 +99,26 @@ export type FallbackList = "general" | "context_window" | "content_policy" | "no
 export interface FailurePolicy {
   /** `same`: worth another try, even on the same deployment; `other`: only another deployment can help. */
   readonly retry: "same" | "other" | "never"
-  /** `immediate`: cool the deployment down now; `counted`: after `allowed_fails` in a minute. */
+  /**
+   * With an explicit `allowed_fails` (LiteLLM's per-minute count): `immediate` cools the deployment down
+   * now, `counted` after `allowed_fails` in a minute. `never`: not the deployment's fault, not counted.
+   */
   readonly cooldown: "immediate" | "counted" | "never"
+  /**
+   * By default (the health estimate): `verdict` cools the deployment at once and strictly (only another
+   * deployment can fix it); `rate` feeds its failure rate, and cools at once only for a Retry-After.
+   */
+  readonly estimate: "verdict" | "rate"
   readonly fallback: FallbackList
 }
 
-const transient: FailurePolicy = { retry: "same", cooldown: "counted", fallback: "general" }
-const misconfigured: FailurePolicy = { retry: "other", cooldown: "immediate", fallback: "general" }
+const transient: FailurePolicy = { retry: "same", cooldown: "counted", estimate: "rate", fallback: "general" }
+const misconfigured: FailurePolicy = { retry: "other", cooldown: "immediate", estimate: "verdict", fallback: "general" }
+const clientFault = (fallback: FallbackList): FailurePolicy => ({ retry: "never", cooldown: "never", estimate: "rate", fallback })
 
 /** The policy facts of each failure class, in one table. */
 export const failurePolicies: { readonly [K in ProviderErrorTag]: FailurePolicy } = {
-  RateLimited: { retry: "same", cooldown: "immediate", fallback: "general" },
+  RateLimited: { retry: "same", cooldown: "immediate", estimate: "rate", fallback: "general" },
   Timeout: transient,
   Connection: transient,
   ServerError: transient,
@@ -118,10 +127,10 @@ export const failurePolicies: { readonly [K in ProviderErrorTag]: FailurePolicy 
   MidStream: transient,
   Authentication: misconfigured,
   NotFound: misconfigured,
-  UnsupportedOperation: { retry: "other", cooldown: "never", fallback: "general" },
-  BadRequest: { retry: "never", cooldown: "never", fallback: "none" },
-  ContextWindowExceeded: { retry: "never", cooldown: "never", fallback: "context_window" },
-  ContentPolicy: { retry: "never", cooldown: "never", fallback: "content_policy" }
+  UnsupportedOperation: { retry: "other", cooldown: "never", estimate: "rate", fallback: "general" },
+  BadRequest: clientFault("none"),
+  ContextWindowExceeded: clientFault("context_window"),
+  ContentPolicy: clientFault("content_policy")
 }
 
 /** The policy facts of one failure. */
@@ -158,6 +167,8 @@ export class AllAttemptsFailed extends Schema.TaggedError<AllAttemptsFailed>()("
   model: Schema.String,
   attempts: Schema.Array(Attempt),
   lastError: Schema.Union([ProviderError, NoDeploymentAvailable]),
+  /** The last group has no deployment left that can serve: when its first comes back from a cooldown. */
+  retryAfterMillis: Schema.optionalKey(Schema.Number),
   message: Schema.String
 }) {}
 

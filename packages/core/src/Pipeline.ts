@@ -16,10 +16,11 @@ import {
   UnsupportedOperation
 } from "./Errors.ts"
 import { type Operation, operationNames } from "./Operation.ts"
-import { defaults, type GroupFailure, type Policy } from "./Policy.ts"
+import { type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
-import { type Candidate, isHealthy, pick } from "./Routing.ts"
+import { type Candidate, pick } from "./Routing.ts"
+import { judgeFailure, poolOf, standing } from "./Health.ts"
 
 /** A successful routed call: the response and how it was obtained. */
 export interface Routed<A> {
@@ -109,6 +110,10 @@ export const withDeadline = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => Effect.timeoutOrElse(self, { duration: millis, orElse: () => Effect.fail(onTimeout()) })
 
+/** Failures that say where the journey could not go, not what went wrong: they yield to an upstream's error. */
+const isRouterVerdict = (error: GroupFailure["error"]): boolean =>
+  error._tag === "NoDeploymentAvailable" || error._tag === "UnsupportedOperation"
+
 /** Builds the pipeline over a router's deployments, policy, providers and state. */
 export const makePipeline = (
   deployments: ReadonlyArray<Deployment>,
@@ -125,7 +130,8 @@ export const makePipeline = (
     routable.set(name, byGroup)
   }
   const strategy = policy.settings.routing_strategy ?? "simple-shuffle"
-  const cooldownsOn = policy.settings.disable_cooldowns !== true
+  // The panic threshold belongs to the health estimate; an explicit allowed_fails keeps LiteLLM's refusal.
+  const panic = policy.cooldowns === "estimate"
 
   const candidatesOf = (members: ReadonlyArray<Deployment>) =>
     Effect.map(state.stats(members.map((d) => d.id)), (stats) =>
@@ -144,18 +150,12 @@ export const makePipeline = (
 
   const membersOf = (journey: Journey, group: string) => routable.get(journey.operation.name)!.get(group)!
 
-  /** Counts a failure against its deployment and cools it down when the class's rule says so. */
+  /** Counts a failure against its deployment; the health estimate decides whether it cools down. */
   const countFailure = (journey: Journey, deployment: Deployment, error: ProviderError) =>
-    Effect.gen(function*() {
+    Effect.suspend(() => {
       journey.failed.add(deployment.id)
       if (policy.retryKind(error) !== "same") journey.excluded.add(deployment.id)
-      const allowed = policy.allowedFails(error)
-      if (!cooldownsOn || allowed === undefined || membersOf(journey, deployment.group).length < 2) return
-      const count = yield* state.recordFailure(deployment.id, defaults.failureWindowMillis)
-      if (count > allowed) {
-        const now = yield* Clock.currentTimeMillis
-        yield* state.coolDown(deployment.id, now + policy.cooldownMillis(deployment, error))
-      }
+      return judgeFailure(state, policy, deployment, error, membersOf(journey, deployment.group).length)
     })
 
   const groupFailure = (
@@ -163,8 +163,9 @@ export const makePipeline = (
     attempt: number,
     deployment: Deployment | undefined = undefined,
     alternative = false,
-    healthy = false
-  ): GroupFailure => ({ error, alternative, healthy, deployment, attempt })
+    healthy = false,
+    retryAfterMillis: number | undefined = undefined
+  ): GroupFailure => ({ error, alternative, healthy, deployment, attempt, retryAfterMillis })
 
   /** One attempt in `group`: pick, act with a timeout in the attempt's scope, record the outcome. */
   const attempt = <A>(
@@ -192,9 +193,7 @@ export const makePipeline = (
       const all = yield* candidatesOf(members)
       const clock = yield* Clock.Clock
       const start = clock.currentTimeMillisUnsafe()
-      const healthy = all.filter(isHealthy)
-      const fresh = healthy.filter((c) => !journey.failed.has(c.deployment.id))
-      const pool = fresh.length > 0 ? fresh : healthy.filter((c) => !journey.excluded.has(c.deployment.id))
+      const pool = poolOf(all, journey.failed, journey.excluded, panic)
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
       const { deployment } = yield* pick(strategy, pool)
       const provider = providers.get(deployment.provider)!
@@ -223,19 +222,19 @@ export const makePipeline = (
       journey.attempts.push({ deployment: deployment.id, group, error: error._tag, durationMillis })
       journey.lastProviderError = error
       yield* countFailure(journey, deployment, error)
-      const after = yield* candidatesOf(members).pipe(Effect.map((cs) => cs.filter(isHealthy)))
-      const alternative = after.some((c) => !journey.failed.has(c.deployment.id))
-      return yield* Effect.fail(groupFailure(error, tried, deployment, alternative, after.length > 0))
+      const now = clock.currentTimeMillisUnsafe()
+      const after = standing(yield* candidatesOf(members), journey.failed, journey.excluded, panic, now)
+      return yield* Effect.fail(
+        groupFailure(error, tried, deployment, after.alternative, after.healthy, after.comesBackInMillis)
+      )
     })
 
   /** The groups to fall back to after the primary failed with `failure`. */
   const fallbackPlan = (journey: Journey, failure: GroupFailure): Array<string> => {
     if (journey.disableFallbacks) return []
     const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
-    const declared = list === "general" && journey.requestedFallbacks !== undefined
-      ? journey.requestedFallbacks
-      : policy.fallbacks(journey.model, list)
-    return [...new Set(declared)].filter((g) => g !== journey.model).slice(0, policy.maxFallbacks)
+    const first = list === "general" ? journey.requestedFallbacks : undefined
+    return [...policy.fallbackChain(journey.model, list, first)]
   }
 
   const stopsFallback = (failure: GroupFailure) =>
@@ -312,11 +311,14 @@ export const makePipeline = (
       }),
     finalError: (journey, failure) => {
       if (failure.error._tag === "NoDeploymentAvailable" && journey.lastProviderError === undefined) return failure.error
-      const last = failure.error._tag === "NoDeploymentAvailable" ? journey.lastProviderError! : failure.error
+      // A cooldown or a group that cannot do the operation ended the journey: the client is told what the
+      // upstream that could serve said.
+      const last = isRouterVerdict(failure.error) ? journey.lastProviderError ?? failure.error : failure.error
       return new AllAttemptsFailed({
         model: journey.model,
         attempts: journey.attempts,
         lastError: last,
+        ...(failure.retryAfterMillis === undefined ? {} : { retryAfterMillis: failure.retryAfterMillis }),
         message: `${journey.model}: ${journey.attempts.length} attempt(s) failed; last: ${last._tag}: ${last.message}`
       })
     }

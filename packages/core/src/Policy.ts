@@ -51,6 +51,8 @@ export interface GroupFailure {
   readonly deployment: Deployment | undefined
   /** How many attempts this request has made in the group, this one included. */
   readonly attempt: number
+  /** When no deployment of the group can serve: how long until the first comes back from its cooldown. */
+  readonly retryAfterMillis?: number | undefined
 }
 
 /** The compiled policy of one router. */
@@ -60,14 +62,29 @@ export interface Policy {
   readonly retriesFor: (error: ProviderError, deployment: Deployment | undefined) => number
   /** Whether `error` may be retried at all, on the same deployment (`same`) or only on another (`other`). */
   readonly retryKind: (error: ProviderError) => "same" | "other" | "never"
+  /**
+   * How failures cool deployments down: `estimate` (the default: failure rate over a window, a panic
+   * threshold), `counted` (an explicit `allowed_fails` / `allowed_fails_policy`: LiteLLM's per-minute
+   * count, no panic), `off` (`disable_cooldowns`).
+   */
+  readonly cooldowns: "estimate" | "counted" | "off"
   /** Failures in a minute a deployment may have before it cools down (0: at the first). `undefined`: never. */
   readonly allowedFails: (error: ProviderError) => number | undefined
   readonly cooldownMillis: (deployment: Deployment, error: ProviderError) => number
   readonly timeoutMillis: (deployment: Deployment) => number
   /** The time a stream may take to send its first chunk, and then between chunks. */
   readonly streamTimeoutMillis: (deployment: Deployment) => number
-  /** The fallback groups for `group` after a failure routed to `list`, before `max_fallbacks` applies. */
+  /**
+   * The fallback groups declared for `group` after a failure routed to `list`: a class-specific list
+   * falls through to the generic `fallbacks`, then to `default_fallbacks`.
+   */
   readonly fallbacks: (group: string, list: FallbackList) => ReadonlyArray<string>
+  /**
+   * The whole chain after `group` failed into `list`, in the order to try: each fallback followed by its
+   * own fallbacks (depth first), every group once, at most `max_fallbacks` deep. `first` replaces
+   * `group`'s own list (a request's `fallbacks`).
+   */
+  readonly fallbackChain: (group: string, list: FallbackList, first?: ReadonlyArray<string>) => ReadonlyArray<string>
   readonly maxFallbacks: number
   /** The retry schedule inside one group: exponential, jittered, honouring Retry-After, free when failing over. */
   readonly retrySchedule: Schedule.Schedule<unknown, GroupFailure>
@@ -124,10 +141,44 @@ export const makePolicy = (settings: RouterSettings = {}): Policy => {
       )
     )
   )
+  const fallbacks = (group: string, list: FallbackList): ReadonlyArray<string> => {
+    const generic = () => lookup(settings.fallbacks, group) ?? settings.default_fallbacks ?? []
+    switch (list) {
+      case "none":
+        return []
+      case "context_window":
+        return lookup(settings.context_window_fallbacks, group) ?? generic()
+      case "content_policy":
+        return lookup(settings.content_policy_fallbacks, group) ?? generic()
+      case "general":
+        return generic()
+    }
+  }
+  const maxFallbacks = settings.max_fallbacks ?? defaults.maxFallbacks
+  const fallbackChain = (group: string, list: FallbackList, first?: ReadonlyArray<string>) => {
+    const chain: Array<string> = []
+    // The shallowest depth each group was reached at: a group met again nearer the top is not tried
+    // twice, but its own fallbacks get the depth they would have had from there.
+    const depthOf = new Map<string, number>([[group, 0]])
+    const visit = (from: ReadonlyArray<string>, depth: number) => {
+      if (depth > maxFallbacks) return
+      for (const g of from) {
+        const known = depthOf.get(g)
+        if (known !== undefined && known <= depth) continue
+        if (known === undefined) chain.push(g)
+        depthOf.set(g, depth)
+        visit(fallbacks(g, list), depth + 1)
+      }
+    }
+    if (list !== "none") visit(first ?? fallbacks(group, list), 1)
+    return chain
+  }
+  const explicitCount = settings.allowed_fails !== undefined || settings.allowed_fails_policy !== undefined
   return {
     settings,
     retriesFor,
     retryKind,
+    cooldowns: settings.disable_cooldowns === true ? "off" : explicitCount ? "counted" : "estimate",
     allowedFails: (error) => {
       const cooldown = failurePolicy(error).cooldown
       if (cooldown === "never") return undefined
@@ -148,19 +199,9 @@ export const makePolicy = (settings: RouterSettings = {}): Policy => {
       deployment.streamTimeoutMillis ?? (settings.stream_timeout === undefined
         ? deployment.timeoutMillis ?? (settings.timeout === undefined ? defaults.timeoutMillis : settings.timeout * 1000)
         : settings.stream_timeout * 1000),
-    fallbacks: (group, list) => {
-      switch (list) {
-        case "none":
-          return []
-        case "context_window":
-          return lookup(settings.context_window_fallbacks, group) ?? []
-        case "content_policy":
-          return lookup(settings.content_policy_fallbacks, group) ?? []
-        case "general":
-          return lookup(settings.fallbacks, group) ?? settings.default_fallbacks ?? []
-      }
-    },
-    maxFallbacks: settings.max_fallbacks ?? defaults.maxFallbacks,
+    fallbacks,
+    fallbackChain,
+    maxFallbacks,
     retrySchedule
   }
 }

@@ -16,6 +16,21 @@ export interface DeploymentStats {
   readonly rpm: number
   /** Tokens used in the rolling minute. */
   readonly tpm: number
+  /** Failures recorded in the deployment's failure window (the last `recordFailure` window; a minute before any). */
+  readonly failures: number
+  /**
+   * Epoch millis until which a strict cooldown (a Retry-After, a key the upstream refused) keeps the
+   * deployment out even when its group panics; 0 when there is none.
+   */
+  readonly strictUntil: number
+}
+
+/** How a cooldown is kept. */
+export interface CooldownOptions {
+  /** Even a group whose every deployment cools down (panic) must not try it before the end. */
+  readonly strict?: boolean | undefined
+  /** Keep the failure window: the health estimate goes on from it, so one more failure after the end re-cools. */
+  readonly keepFailures?: boolean | undefined
 }
 
 /** How one call ended, for the latency and usage windows. */
@@ -35,8 +50,8 @@ export interface RouterStateShape {
   readonly stats: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<DeploymentStats>>
   /** Counts one failure in a window of `windowMillis` and returns the count in that window. */
   readonly recordFailure: (id: string, windowMillis: number) => Effect.Effect<number>
-  /** Cools a deployment down until `untilMillis` (epoch) and resets its failure window. */
-  readonly coolDown: (id: string, untilMillis: number) => Effect.Effect<void>
+  /** Cools a deployment down until `untilMillis` (epoch) and, unless `keepFailures`, resets its failure window. */
+  readonly coolDown: (id: string, untilMillis: number, options?: CooldownOptions) => Effect.Effect<void>
   /** Starts a call: takes an in-flight lease and counts a request. Returns the lease to release. */
   readonly acquire: (id: string) => Effect.Effect<string>
   /** Ends a call: releases its lease and records latency and tokens; a lease not held (any more) is ignored. */
@@ -80,12 +95,27 @@ class MinuteWindow {
 
 interface Entry {
   cooldownUntil: number
+  strictUntil: number
   failures: Array<number>
+  /** The window of the last `recordFailure`: `stats` counts the failures inside it. */
+  failureWindow: number
   /** The leases of the calls in flight: releasing a lease that is not here (again, or never taken) is a no-op. */
   readonly leases: Set<string>
   latencyMillis: number | undefined
   readonly requests: MinuteWindow
   readonly tokens: MinuteWindow
+}
+
+/** How many of the (ascending) times are after `since`: a binary search, since `stats` runs on every attempt. */
+const countSince = (times: ReadonlyArray<number>, since: number): number => {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (times[mid]! > since) hi = mid
+    else lo = mid + 1
+  }
+  return times.length - lo
 }
 
 /** Builds an in-memory RouterState. Every method is synchronous inside, so each call is atomic. */
@@ -97,7 +127,9 @@ export const makeMemoryState = (): RouterStateShape => {
     if (e === undefined) {
       e = {
         cooldownUntil: 0,
+        strictUntil: 0,
         failures: [],
+        failureWindow: MINUTE,
         leases: new Set(),
         latencyMillis: undefined,
         requests: new MinuteWindow(),
@@ -119,22 +151,28 @@ export const makeMemoryState = (): RouterStateShape => {
             inFlight: e.leases.size,
             latencyMillis: e.latencyMillis,
             rpm: e.requests.read(now),
-            tpm: e.tokens.read(now)
+            tpm: e.tokens.read(now),
+            failures: countSince(e.failures, now - e.failureWindow),
+            strictUntil: e.strictUntil > now ? e.strictUntil : 0
           }
         })
       ),
     recordFailure: (id, windowMillis) =>
       withNow((now) => {
         const e = entry(id)
-        e.failures = e.failures.filter((t) => t > now - windowMillis)
+        e.failureWindow = windowMillis
+        // The times are ascending: the expired ones are a prefix (no new array per failure at high rates).
+        const expired = e.failures.length - countSince(e.failures, now - windowMillis)
+        if (expired > 0) e.failures.splice(0, expired)
         e.failures.push(now)
         return e.failures.length
       }),
-    coolDown: (id, untilMillis) =>
+    coolDown: (id, untilMillis, options) =>
       Effect.sync(() => {
         const e = entry(id)
         e.cooldownUntil = Math.max(e.cooldownUntil, untilMillis)
-        e.failures = []
+        if (options?.strict === true) e.strictUntil = Math.max(e.strictUntil, untilMillis)
+        if (options?.keepFailures !== true) e.failures = []
       }),
     acquire: (id) =>
       withNow((now) => {

@@ -13,11 +13,13 @@ export interface Candidate {
   readonly stats: DeploymentStats
 }
 
-/** Whether a deployment may take a request now: not cooling down and under its own rpm/tpm limits. */
-export const isHealthy = ({ deployment, stats }: Candidate): boolean =>
-  stats.cooldownUntil === 0 &&
+/** Whether a deployment is under its own rpm/tpm limits (which even a panicking group respects). */
+export const withinLimits = ({ deployment, stats }: Candidate): boolean =>
   (deployment.rpm === undefined || stats.rpm < deployment.rpm) &&
   (deployment.tpm === undefined || stats.tpm < deployment.tpm)
+
+/** Whether a deployment may take a request now: not cooling down and under its own rpm/tpm limits. */
+export const isHealthy = (candidate: Candidate): boolean => candidate.stats.cooldownUntil === 0 && withinLimits(candidate)
 
 /** Keeps only the candidates of the best (lowest) `order`; deployments without an order come last. */
 export const byPriority = (candidates: ReadonlyArray<Candidate>): ReadonlyArray<Candidate> => {

@@ -128,7 +128,8 @@ describe("how long a cooldown lasts", () => {
       assert.strictEqual(hits(), 2, "back at its end")
     })
 
-  it.effect("router_settings.cooldown_time", () => lasts({ fails: "RateLimited", settings: { cooldown_time: 30 } }, 30_000))
+  it.effect("router_settings.cooldown_time", () =>
+    lasts({ fails: "RateLimited", settings: { cooldown_time: 30, allowed_fails: 3 } }, 30_000))
   it.effect("the deployment's own cooldown_time wins over the router's", () =>
     lasts({ fails: "NotFound", settings: { cooldown_time: 30 }, params: { cooldown_time: 2.5 } }, 2_500))
   it.effect("a Retry-After longer than the cooldown extends it", () =>
@@ -163,7 +164,7 @@ describe("no cooldown", () => {
       const provider = makeScriptedProvider()
       const yaml = `
 model_list: [{ model_name: solo, litellm_params: { model: scripted/a } }]
-router_settings: { allowed_fails: 0, num_retries: 0 }`
+router_settings: { num_retries: 0 }`
       const { router, state } = yield* routerFor(yaml, [provider])
       for (const tag of ["RateLimited", "Authentication", "NotFound", "ServerError"] as const) {
         provider.script("solo#1", [Outcome.fail(failureOf(tag, 60_000))])
@@ -183,7 +184,8 @@ describe("every deployment cooling down", () => {
         { model_name: "g", litellm_params: { model: "scripted/b", cooldown_time: 7 } },
         { model_name: "backup", litellm_params: { model: "scripted/c" } }
       ],
-      router_settings: fallbacks ? { fallbacks: [{ g: ["backup"] }] } : {}
+      // Without a fallback, LiteLLM's count (set explicitly) refuses once all cool; the default would panic.
+      router_settings: fallbacks ? { fallbacks: [{ g: ["backup"] }] } : { allowed_fails: 3 }
     })
 
   it.effect("without a fallback: NoDeploymentAvailable, with the time until the first comes back", () =>

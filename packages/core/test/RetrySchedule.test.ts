@@ -223,7 +223,8 @@ describe("fallbacks", () => {
         const exit = yield* runSettled(chatCall(router, "g0", control), "1 second")
 
         const declared = disable === true ? [] : requested ?? fallbacks
-        const plan = ["g0", ...[...new Set(declared)].filter((g) => g !== "g0").slice(0, maxFallbacks ?? 5)]
+        // max_fallbacks is LiteLLM's depth of the chain: 0 turns fallbacks off; a flat list is never cut.
+        const plan = ["g0", ...(maxFallbacks === 0 ? [] : [...new Set(declared)].filter((g) => g !== "g0"))]
         const servedAt = plan.findIndex((g) => healthy[groupNames.indexOf(g as typeof groupNames[number])])
         const tried = servedAt === -1 ? plan : plan.slice(0, servedAt + 1)
         const expected = tried.flatMap((g, i) => Array(i === servedAt ? 1 : numRetries + 1).fill(g))
@@ -242,12 +243,13 @@ describe("fallbacks", () => {
     { arbitrary: { runs: 300, seed: 99 } }
   )
 
-  it.effect("without max_fallbacks, at most 5 fallback groups are tried", () =>
+  it.effect("without max_fallbacks, a chain of fallbacks is followed at most 5 deep", () =>
     Effect.gen(function*() {
       const provider = makeScriptedProvider()
       const yaml = JSON.stringify({
         model_list: groupNames.map((g, i) => ({ model_name: g, litellm_params: { model: `scripted/${i}` } })),
-        router_settings: { num_retries: 0, fallbacks: [{ g0: groupNames.slice(1) }] }
+        // g0 → g1 → … → g6, each group's fallback the next one
+        router_settings: { num_retries: 0, fallbacks: groupNames.slice(1).map((g, i) => ({ [groupNames[i]!]: [g] })) }
       })
       const { router } = yield* routerFor(yaml, [provider])
       groupNames.forEach((g) => provider.otherwise(`${g}#1`, Outcome.fail(failureOf("Overloaded"))))

@@ -25,7 +25,7 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       const stats = yield* state.stats(["a", "b", "a"])
       assert.strictEqual(stats.length, 3)
       for (const s of stats) {
-        assert.deepStrictEqual(s, { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 })
+        assert.deepStrictEqual(s, { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0, failures: 0, strictUntil: 0 })
       }
       assert.deepStrictEqual(yield* state.stats([]), [])
     }))
@@ -81,6 +81,34 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       assert.strictEqual(yield* state.recordFailure("a", MINUTE), 1)
     }))
 
+    test("stats count the failures in the window; a cooldown that keeps them does not reset them", Effect.gen(function*() {
+      const state = yield* RouterState
+      yield* state.recordFailure("a", MINUTE)
+      yield* TestClock.adjust(10_000)
+      yield* state.recordFailure("a", MINUTE)
+      assert.strictEqual((yield* statsOf("a")).failures, 2)
+      yield* state.coolDown("a", 15_000, { keepFailures: true })
+      assert.strictEqual((yield* statsOf("a")).failures, 2, "kept")
+      assert.strictEqual(yield* state.recordFailure("a", MINUTE), 3)
+      yield* TestClock.adjust(55_000) // t = 65 s: the failure at 0 is out of the window
+      assert.strictEqual((yield* statsOf("a")).failures, 2)
+      yield* state.coolDown("a", 70_000)
+      assert.strictEqual((yield* statsOf("a")).failures, 0, "a cooldown that does not keep them resets them")
+    }))
+
+    test("a strict cooldown shows as strictUntil until its end; an ordinary one does not", Effect.gen(function*() {
+      const state = yield* RouterState
+      yield* state.coolDown("a", 8_000, { strict: true })
+      yield* state.coolDown("b", 8_000)
+      const [a, b] = yield* state.stats(["a", "b"])
+      assert.deepStrictEqual([a!.cooldownUntil, a!.strictUntil], [8_000, 8_000])
+      assert.deepStrictEqual([b!.cooldownUntil, b!.strictUntil], [8_000, 0])
+      yield* state.coolDown("a", 20_000)
+      assert.deepStrictEqual([(yield* statsOf("a")).cooldownUntil, (yield* statsOf("a")).strictUntil], [20_000, 8_000])
+      yield* TestClock.adjust(8_000)
+      assert.deepStrictEqual([(yield* statsOf("a")).cooldownUntil, (yield* statsOf("a")).strictUntil], [20_000, 0])
+    }))
+
     test("acquire and release count the calls in flight, per lease", Effect.gen(function*() {
       const state = yield* RouterState
       const first = yield* state.acquire("a")
@@ -124,7 +152,7 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       const stats = yield* statsOf("a")
       assert.strictEqual(stats.rpm, 4)
       assert.strictEqual(stats.tpm, 120)
-      assert.deepStrictEqual(yield* statsOf("b"), { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 })
+      assert.deepStrictEqual(yield* statsOf("b"), { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0, failures: 0, strictUntil: 0 })
     }))
 
     test("rpm and tpm roll: usage fades over the next minute and is gone after it", Effect.gen(function*() {

@@ -20,7 +20,7 @@ import { callsInSequence, chatCall, failureOf, failureOfExit, routerFor, runToEn
 
 const deployment = (id: string, fields: Partial<Deployment> = {}): Deployment =>
   deploymentOf({ id, group: "g", provider: "scripted", model: id, ...fields })
-const idle: DeploymentStats = { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0 }
+const idle: DeploymentStats = { cooldownUntil: 0, inFlight: 0, latencyMillis: undefined, rpm: 0, tpm: 0, failures: 0, strictUntil: 0 }
 const candidate = (id: string, fields: Partial<Deployment> = {}, stats: Partial<DeploymentStats> = {}): Candidate => ({
   deployment: deployment(id, fields),
   stats: { ...idle, ...stats }
@@ -191,7 +191,8 @@ describe("the router's choice on state built by real calls", () => {
           litellm_params: { model: `scripted/${i}` },
           model_info: { id: `cost${c}`, ...cost(c / 1e6) }
         })),
-        router_settings: { routing_strategy: "cost-based-routing", cooldown_time: 30 }
+        // LiteLLM's per-minute count, set explicitly: a 429 without Retry-After cools the deployment at once.
+        router_settings: { routing_strategy: "cost-based-routing", cooldown_time: 30, allowed_fails: 3 }
       })
       const { router } = yield* routerFor(yaml, [provider])
       yield* callsInSequence(3, () => chatCall(router, "g"))

@@ -18,6 +18,9 @@ import {
   withoutSleeping
 } from "./harness.ts"
 
+/** Story 1 with LiteLLM's per-minute failure count set explicitly (its old default, 3). */
+const ttsCounted = `${stories.tts}router_settings: { allowed_fails: 3 }\n`
+
 /** The router of a story, over an `openai` and an `azure` scripted provider. */
 const storyRouter = (yaml: string) =>
   Effect.gen(function*() {
@@ -37,9 +40,9 @@ describe("story 1: two TTS deployments under one model_name", () => {
    * Sends `n` requests of `operation` while the OpenAI deployment (tts#1) fails with `tag`; every one
    * must succeed without waiting. Seeded, so two runs pick deployments in the same order.
    */
-  const outage = (operation: OperationName, tag: "ServerError" | "Connection", n: number) =>
+  const outage = (operation: OperationName, tag: "ServerError" | "Connection", n: number, yaml: string = stories.tts) =>
     Effect.gen(function*() {
-      const { router, state, openai, azure } = yield* storyRouter(stories.tts)
+      const { router, state, openai, azure } = yield* storyRouter(yaml)
       openai.otherwise("tts#1", Outcome.fail(failureOf(tag)))
       const served: Array<Routed<unknown>> = []
       for (let i = 0; i < n; i++) served.push(successOf(yield* withoutSleeping(operationCall(router, operation, "tts"))))
@@ -64,21 +67,21 @@ describe("story 1: two TTS deployments under one model_name", () => {
 
   it.effect("the failing deployment cools down after allowed_fails failures, exactly as it would for chat", () =>
     Effect.gen(function*() {
-      const speech = yield* outage("speech", "ServerError", 30)
+      const speech = yield* outage("speech", "ServerError", 30, ttsCounted)
       // LiteLLM's default allowed_fails is 3: the fourth failure in a minute starts a 5 s cooldown.
       assert.strictEqual(speech.openai.received.length, 4)
       assert.isAbove(speech.cooldownUntil, 0)
       const lastHit = speech.served.findLastIndex((r) => r.attempts.length === 2)
       assert.isTrue(speech.served.slice(lastHit + 1).every((r) => r.attempts.length === 1), "no attempt while it cools")
 
-      const chat = yield* outage("chat", "ServerError", 30)
+      const chat = yield* outage("chat", "ServerError", 30, ttsCounted)
       assert.deepStrictEqual(speech.served.map(route), chat.served.map(route), "the same attempts, request by request")
       assert.strictEqual(speech.cooldownUntil, chat.cooldownUntil)
     }))
 
   it.effect("once the cooldown is over, the OpenAI deployment is tried again", () =>
     Effect.gen(function*() {
-      const { router, openai } = yield* storyRouter(stories.tts)
+      const { router, openai } = yield* storyRouter(ttsCounted)
       openai.script("tts#1", Array.from({ length: 4 }, () => Outcome.fail(failureOf("ServerError"))))
       /** Sends speech requests (each must succeed) until tts#1 has received `hits`, or 100 were sent. */
       const speakUntil = (hits: number) =>

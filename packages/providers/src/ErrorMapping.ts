@@ -193,6 +193,18 @@ const notFoundPattern =
   /could not find real model ?id|model\b.*\b(does not exist|not found|is not available)|\bmodel not found|no such model|unknown model|deployment .*does not exist/i
 
 const prefillRefusal = /does not support assistant message prefill|conversation must end with a user message/i
+/** Codes of account problems: the key works but the account cannot pay or is switched off. */
+const accountCodes = new Set([
+  "insufficient_quota",
+  "billing_hard_limit_reached",
+  "billing_not_active",
+  "account_deactivated",
+  "access_terminated",
+  "API_KEY_INVALID"
+])
+/** The same problems as vendors word them when they give no code (Anthropic's 400, Gemini's key errors). */
+const accountPattern =
+  /credit balance is too low|exceeded your current quota|check your plan and billing|organization has been disabled|account (has been |is )?(disabled|deactivated|suspended)|api key (is )?(not valid|invalid|expired|disabled|revoked)/i
 
 /** The mapping, in order: the first matching row wins. */
 export const errorTable: ReadonlyArray<ErrorRow> = [
@@ -212,6 +224,16 @@ export const errorTable: ReadonlyArray<ErrorRow> = [
     // Cohere's 402: the account's billing, which no retry fixes.
     name: "402 payment required",
     when: statusIs(402),
+    make: (c) => new Authentication(withStatus(c))
+  },
+  {
+    // Only another deployment (another account or key) can fix these, whatever status the vendor picked
+    // (a 400, a 429): they fail over and cool the deployment down like a refused key.
+    name: "account problem",
+    when: (c) =>
+      clientSide(c) &&
+      (accountCodes.has(c.detail.code ?? "") || accountCodes.has(c.detail.type ?? "") ||
+        accountPattern.test(c.detail.message ?? "")),
     make: (c) => new Authentication(withStatus(c))
   },
   {

@@ -70,6 +70,30 @@ const cases: ReadonlyArray<Case> = [
   },
   { name: "401", facts: facts(401, openai("Incorrect API key provided")), row: "401/403 authentication", tag: "Authentication" },
   {
+    name: "Anthropic 400: credit balance too low",
+    facts: facts(400, anthropic("invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.")),
+    row: "account problem",
+    tag: "Authentication"
+  },
+  {
+    name: "OpenAI 429 insufficient_quota (no retry-after helps)",
+    facts: facts(429, openai("You exceeded your current quota, please check your plan and billing details.", "insufficient_quota", "insufficient_quota")),
+    row: "account problem",
+    tag: "Authentication"
+  },
+  {
+    name: "Gemini 400: API key not valid",
+    facts: facts(400, { error: { code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT" } }),
+    row: "account problem",
+    tag: "Authentication"
+  },
+  {
+    name: "Anthropic 400: organization disabled",
+    facts: facts(400, anthropic("invalid_request_error", "This organization has been disabled.")),
+    row: "account problem",
+    tag: "Authentication"
+  },
+  {
     name: "403 (Anthropic permission_error)",
     facts: facts(403, anthropic("permission_error", "not allowed")),
     row: "401/403 authentication",

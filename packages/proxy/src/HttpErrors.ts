@@ -121,9 +121,11 @@ const fromProviderError = (error: ProviderError, failed: AllAttemptsFailed): Api
     ? error.message
     : `the upstream of "${failed.model}" failed after ${tries} (${error._tag})`
   const param = error._tag === "BadRequest" ? error.param ?? null : null
-  const wait = error._tag === "RateLimited" && error.retryAfterMillis !== undefined
-    ? retryAfterSeconds(error.retryAfterMillis)
-    : undefined
+  // The upstream's own Retry-After, else when the group's first deployment comes back from a cooldown.
+  const waitMillis = error._tag === "RateLimited" && error.retryAfterMillis !== undefined
+    ? error.retryAfterMillis
+    : failed.retryAfterMillis
+  const wait = waitMillis === undefined ? undefined : retryAfterSeconds(waitMillis)
   return make(shape.status, shape.type, message, shape.code, param, wait)
 }
 

@@ -2,7 +2,7 @@
  * Gateway metrics as effect `Metric`s, served as Prometheus text on `/metrics`. Each gateway keeps its
  * own registry, so two gateways in one process (tests, embedding) do not mix their counts.
  */
-import type { Attempt, StateHealth } from "@switchyard/core"
+import { type Attempt, type DeploymentStats, Health, type StateHealth } from "@switchyard/core"
 import { gaugeValue, stateBackendUp } from "@switchyard/redis/health"
 import { Context, Effect, Layer, Metric } from "effect"
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
@@ -44,12 +44,33 @@ const overhead = Metric.histogram("switchyard_overhead_seconds", {
   boundaries: overheadBoundaries
 })
 
+/** The health estimate of one deployment at scrape time. */
+export interface DeploymentHealth {
+  readonly deployment: string
+  readonly group: string
+  readonly stats: DeploymentStats
+  /** Epoch millis the stats were read at. */
+  readonly now: number
+}
+
+const failureRate = Metric.gauge("switchyard_deployment_failure_rate", {
+  description: "Share of the deployment's requests in its failure window that failed: the estimate cooldowns follow"
+})
+const cooldownSeconds = Metric.gauge("switchyard_deployment_cooldown_seconds", {
+  description: "Seconds until the deployment's cooldown ends; 0 when it takes traffic"
+})
+const cooldownStrict = Metric.gauge("switchyard_deployment_cooldown_strict", {
+  description: "1 while the cooldown is strict (a Retry-After or a refused key): even a panicking group skips it"
+})
+
 /** Recording and exposing the gateway metrics. */
 export interface GatewayMetricsShape {
   /** Records one finished request. */
   readonly record: (record: RequestRecord) => Effect.Effect<void>
   /** Sets the state-backend gauge from the router state's health. */
   readonly stateHealth: (health: StateHealth) => Effect.Effect<void>
+  /** Sets the per-deployment failure rate and cooldown gauges from a snapshot of the router state. */
+  readonly deploymentHealth: (snapshot: ReadonlyArray<DeploymentHealth>) => Effect.Effect<void>
   /** The Prometheus text exposition of every metric. */
   readonly render: Effect.Effect<string>
 }
@@ -96,6 +117,16 @@ export const makeGatewayMetrics = (): GatewayMetricsShape => {
   return {
     record: (r) => Effect.sync(() => recordNow(r)),
     stateHealth: (health) => Effect.sync(() => stateBackendUp.updateUnsafe(gaugeValue(health), context)),
+    deploymentHealth: (snapshot) =>
+      Effect.sync(() => {
+        for (const { deployment, group, stats, now } of snapshot) {
+          const attributes = () => ({ deployment, group })
+          const remaining = stats.cooldownUntil === 0 ? 0 : Math.max(0, stats.cooldownUntil - now) / 1000
+          series(failureRate, `h\u0000${deployment}`, attributes).updateUnsafe(Health.failureRate(stats), context)
+          series(cooldownSeconds, `s\u0000${deployment}`, attributes).updateUnsafe(remaining, context)
+          series(cooldownStrict, `x\u0000${deployment}`, attributes).updateUnsafe(stats.strictUntil > 0 ? 1 : 0, context)
+        }
+      }),
     render: Effect.provideService(PrometheusMetrics.format(), Metric.MetricRegistry, registry)
   }
 }

@@ -4,7 +4,7 @@
  * OpenAI-shaped 404.
  */
 import { type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
 import { makeOperationHandler } from "./Handler.ts"
@@ -66,7 +66,17 @@ export const routes = (
         }))
 
       const liveness = Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "alive" }))
+      const ids = router.deployments.map((d) => d.id)
+      // The health estimate is read at scrape time, so the gauges are as fresh as the state.
+      const deploymentHealth = Effect.gen(function*() {
+        const stats = yield* state.stats(ids)
+        const now = yield* Clock.currentTimeMillis
+        yield* metrics.deploymentHealth(
+          router.deployments.map((d, i) => ({ deployment: d.id, group: d.group, stats: stats[i]!, now }))
+        )
+      })
       const prometheus = Effect.flatMap(state.health, metrics.stateHealth).pipe(
+        Effect.andThen(deploymentHealth),
         Effect.andThen(metrics.render),
         Effect.map((text) =>
           HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))

@@ -58,6 +58,15 @@ describe("the error table", () => {
       retryAfterSeconds: 3
     })
     expect(fromRouterError(failed(new RateLimited({ message: "slow" }))).retryAfterSeconds).toBeUndefined()
+    // A group that is really down: the upstream's error, and when its first deployment comes back.
+    const down = new AllAttemptsFailed({
+      model: "gpt",
+      attempts: [{ deployment: "gpt#1", group: "gpt", error: "ServerError", durationMillis: 3 }],
+      lastError: new ServerError({ message: "boom", status: 500 }),
+      retryAfterMillis: 4_200,
+      message: "failed"
+    })
+    expect(fromRouterError(down)).toMatchObject({ status: 502, code: "upstream_server_error", retryAfterSeconds: 5 })
     const server = fromRouterError(failed(new ServerError({ message: "stack trace at 10.0.0.7" })))
     expect(server.message).not.toContain("10.0.0.7")
   })

@@ -56,6 +56,11 @@ router_settings:
       expect(metricValue(text2, "switchyard_stream_continuations_total", { model: "primary" })).toBe(1)
       expect(metricValue(text2, "switchyard_request_duration_seconds_count", { operation: "chat" })).toBe(3)
       expect(metricValue(text2, "switchyard_overhead_seconds_count", { operation: "chat" })).toBe(3)
+      // The health estimate: primary#1 failed 2 of its 2 requests (too few to cool it); backup#1 none of 2.
+      expect(metricValue(text2, "switchyard_deployment_failure_rate", { deployment: "primary#1", group: "primary" })).toBe(1)
+      expect(metricValue(text2, "switchyard_deployment_failure_rate", { deployment: "backup#1", group: "backup" })).toBe(0)
+      expect(metricValue(text2, "switchyard_deployment_cooldown_seconds", { deployment: "primary#1" })).toBe(0)
+      expect(metricValue(text2, "switchyard_deployment_cooldown_strict", { deployment: "primary#1" })).toBe(0)
     } finally {
       await env.close()
     }

@@ -4,7 +4,7 @@
  * the network; the syncer moves writes out (`take`), and folds Redis's answer back in (`confirm`).
  * Everything here is synchronous and takes `now` from the caller, so it is exact under TestClock.
  */
-import type { CallOutcome, DeploymentStats } from "@switchyard/core"
+import type { CallOutcome, CooldownOptions, DeploymentStats } from "@switchyard/core"
 
 const MINUTE = 60_000
 /** Weight of the newest sample in the latency average (the same as the in-memory state's). */
@@ -23,6 +23,8 @@ export interface Usage {
 /** What Redis said about one deployment at the last sync. */
 export interface RemoteEntry {
   readonly cooldownUntil: number
+  /** The end of a strict cooldown (one a panicking group still honours); 0 when none. */
+  readonly strictUntil: number
   /** Times of the failures inside the deployment's window, from every replica. */
   readonly failures: ReadonlyArray<number>
   /** Usage by minute number (the sync's minute and the one before), from every replica. */
@@ -42,6 +44,7 @@ export interface PendingFailure {
 /** Writes to one deployment not yet confirmed by Redis, in the order that matters for replay. */
 export class PendingEntry {
   cooldownUntil = 0
+  strictUntil = 0
   /** A cooldown cleared the failure window: Redis must drop its failures before adding `failures`. */
   resetFailures = false
   failures: Array<PendingFailure> = []
@@ -55,6 +58,7 @@ export class PendingEntry {
   /** Puts the writes of `newer` after the ones here (used when a push failed and must be retried). */
   absorb(newer: PendingEntry) {
     this.cooldownUntil = Math.max(this.cooldownUntil, newer.cooldownUntil)
+    this.strictUntil = Math.max(this.strictUntil, newer.strictUntil)
     if (newer.resetFailures) {
       this.resetFailures = true
       this.failures = [...newer.failures]
@@ -138,6 +142,7 @@ export class LocalView {
     const pending = this.pending.get(id)
     const minute = Math.floor(now / MINUTE)
     let cooldown = r?.cooldownUntil ?? 0
+    let strict = r?.strictUntil ?? 0
     let latency = r?.latencyMillis
     const current = r?.usage.get(minute)
     const previous = r?.usage.get(minute - 1)
@@ -148,6 +153,7 @@ export class LocalView {
     for (const o of [sending, pending]) {
       if (o === undefined) continue
       cooldown = Math.max(cooldown, o.cooldownUntil)
+      strict = Math.max(strict, o.strictUntil)
       if (o.latencies.length > 0) latency = ewma(latency, o.latencies)
       const c = o.usage.get(minute)
       const p = o.usage.get(minute - 1)
@@ -168,31 +174,41 @@ export class LocalView {
         (r !== undefined && now - this.remoteAt < this.leaseTtlMillis ? r.othersInFlight : 0),
       latencyMillis: latency,
       rpm: requests + Math.round(previousRequests * remaining),
-      tpm: tokens + Math.round(previousTokens * remaining)
+      tpm: tokens + Math.round(previousTokens * remaining),
+      failures: this.failuresInWindow(id, now),
+      strictUntil: strict > now ? strict : 0
     }
+  }
+
+  /** The failures of `id` inside its window, across every replica as far as known. */
+  private failuresInWindow(id: string, now: number): number {
+    const overlays = this.overlays(id)
+    // A reset still on its way to Redis makes the failures in the snapshot stale.
+    const reset = overlays.some((o) => o.resetFailures)
+    const since = now - (this.windows.get(id) ?? DEFAULT_FAILURE_WINDOW)
+    let count = 0
+    if (!reset) for (const t of this.remote.get(id)?.failures ?? []) if (t > since) count++
+    for (const o of overlays) for (const f of o.failures) if (f.at > since) count++
+    return count
   }
 
   /** Records a failure and returns the count in the window, across every replica as far as known. */
   recordFailure(id: string, windowMillis: number, now: number): number {
     this.learn(id)
-    this.windows.set(id, Math.max(windowMillis, this.windows.get(id) ?? 0))
+    this.windows.set(id, windowMillis)
     const p = this.pendingOf(id)
     p.failures = p.failures.filter((f) => f.at > now - f.windowMillis)
     p.failures.push({ at: now, windowMillis, member: `${this.replicaId}:${++this.seq}` })
-    const overlays = this.overlays(id)
-    // A reset still on its way to Redis makes the failures in the snapshot stale.
-    const reset = overlays.some((o) => o.resetFailures)
-    const since = now - windowMillis
-    let count = reset ? 0 : (this.remote.get(id)?.failures ?? []).filter((t) => t > since).length
-    for (const o of overlays) count += o.failures.filter((f) => f.at > since).length
-    return count
+    return this.failuresInWindow(id, now)
   }
 
-  /** Cools a deployment down (never shortening a cooldown) and clears its failure window. */
-  coolDown(id: string, untilMillis: number) {
+  /** Cools a deployment down (never shortening a cooldown) and, unless `keepFailures`, clears its failure window. */
+  coolDown(id: string, untilMillis: number, options?: CooldownOptions) {
     this.learn(id)
     const p = this.pendingOf(id)
     p.cooldownUntil = Math.max(p.cooldownUntil, untilMillis)
+    if (options?.strict === true) p.strictUntil = Math.max(p.strictUntil, untilMillis)
+    if (options?.keepFailures === true) return
     p.resetFailures = true
     p.failures = []
     // The batch on its way was taken before this reset: its failures are history too.
@@ -287,12 +303,12 @@ export class LocalView {
     return this.leases
   }
 
-  /** The cooldowns this view knows of that are still running: pushed again after Redis lost its data. */
-  activeCooldowns(now: number): Array<readonly [string, number]> {
-    const out: Array<readonly [string, number]> = []
+  /** The cooldowns this view knows of that are still running (end, strict end): pushed again after Redis lost its data. */
+  activeCooldowns(now: number): Array<readonly [string, number, number]> {
+    const out: Array<readonly [string, number, number]> = []
     for (const id of this.known) {
-      const until = this.stats(id, now).cooldownUntil
-      if (until > 0) out.push([id, until])
+      const stats = this.stats(id, now)
+      if (stats.cooldownUntil > 0) out.push([id, stats.cooldownUntil, stats.strictUntil])
     }
     return out
   }

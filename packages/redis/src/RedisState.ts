@@ -87,7 +87,7 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
           })
         ),
       recordFailure: (id, windowMillis) => withNow((now) => written(view.recordFailure(id, windowMillis, now))),
-      coolDown: (id, untilMillis) => Effect.sync(() => written(view.coolDown(id, untilMillis))),
+      coolDown: (id, untilMillis, options) => Effect.sync(() => written(view.coolDown(id, untilMillis, options))),
       acquire: (id) => withNow((now) => written(view.acquire(id, now))),
       release: (id, lease, outcome) =>
         withNow((now) => {

@@ -5,6 +5,7 @@
  *
  * Keys, per deployment `id` under the prefix `P` (the `{id}` hash tag keeps one deployment in one slot):
  *   P{id}:cd        cooldown end (epoch ms), expires with the cooldown
+ *   P{id}:st        end of a strict cooldown (one a panicking group honours), expires with it
  *   P{id}:fail      sorted set of failures scored by time, expires after the failure window
  *   P{id}:use:<m>   hash {r: requests, t: tokens} of minute m, expires when it leaves the rolling minute
  *   P{id}:lease     sorted set of in-flight leases scored by expiry, expires after the lease TTL
@@ -34,16 +35,18 @@ local MINUTE = 60000
 local function key(id, part) return prefix .. '{' .. id .. '}:' .. part end
 local function int(n) return string.format('%d', n) end
 local registry = prefix .. 'deployments'
+-- Moves a cooldown end stored at k later (never earlier); it expires when it ends.
+local function extend(k, untilMs)
+  if untilMs <= now then return end
+  local current = tonumber(redis.call('GET', k)) or 0
+  if untilMs > current then redis.call('SET', k, int(untilMs), 'PX', int(untilMs - now)) end
+end
 
 for _, w in ipairs(writes) do
   local id = w[1]
   redis.call('ZADD', registry, now, id)
-  local cd = w[2]
-  if cd > now then
-    local k = key(id, 'cd')
-    local current = tonumber(redis.call('GET', k)) or 0
-    if cd > current then redis.call('SET', k, int(cd), 'PX', int(cd - now)) end
-  end
+  extend(key(id, 'cd'), w[2])
+  extend(key(id, 'st'), w[9])
   local fk = key(id, 'fail')
   if w[3] == 1 then redis.call('DEL', fk) end
   if #w[4] > 0 then
@@ -106,7 +109,8 @@ for i, id in ipairs(ids) do
   local entry = {
     id, redis.call('GET', key(id, 'cd')) or '0', tostring(others),
     cur[1] or '0', cur[2] or '0', prev[1] or '0', prev[2] or '0',
-    redis.call('GET', key(id, 'lat')) or ''
+    redis.call('GET', key(id, 'lat')) or '',
+    redis.call('GET', key(id, 'st')) or '0'
   }
   for j = 2, #fails, 2 do entry[#entry + 1] = fails[j] end
   out[i] = entry
@@ -129,7 +133,7 @@ export interface SyncInput {
   /** Leases to refresh although unchanged (all held ones, periodically and after an outage). */
   readonly refresh: ReadonlyMap<string, ReadonlySet<string>>
   /** Cooldowns to push again although unchanged (after an outage, in case Redis lost them). */
-  readonly repair: ReadonlyArray<readonly [string, number]>
+  readonly repair: ReadonlyArray<readonly [id: string, cooldownUntil: number, strictUntil: number]>
   readonly reads: ReadonlyArray<readonly [string, number]>
 }
 
@@ -141,7 +145,8 @@ type Write = [
   usage: Array<[number, number, number]>,
   latencies: Array<number>,
   hold: Array<string>,
-  drop: Array<string>
+  drop: Array<string>,
+  strictUntil: number
 ]
 
 /** The script's ARGV for one sync. */
@@ -150,7 +155,7 @@ export const syncArguments = (input: SyncInput): Array<string> => {
   const writeOf = (id: string): Write => {
     let w = writes.get(id)
     if (w === undefined) {
-      w = [id, 0, 0, [], [], [], [], []]
+      w = [id, 0, 0, [], [], [], [], [], 0]
       writes.set(id, w)
     }
     return w
@@ -165,15 +170,17 @@ export const syncArguments = (input: SyncInput): Array<string> => {
     w[5] = p.latencies
     w[6] = [...p.held]
     w[7] = [...p.dropped]
+    w[8] = Math.ceil(p.strictUntil)
   }
   for (const [id, leases] of input.refresh) {
     if (leases.size === 0) continue
     const w = writeOf(id)
     w[6] = [...new Set([...w[6], ...leases])]
   }
-  for (const [id, until] of input.repair) {
+  for (const [id, until, strictUntil] of input.repair) {
     const w = writeOf(id)
     w[1] = Math.max(w[1], Math.ceil(until))
+    w[8] = Math.max(w[8], Math.ceil(strictUntil))
   }
   return [
     String(input.now),
@@ -187,7 +194,7 @@ export const syncArguments = (input: SyncInput): Array<string> => {
   ]
 }
 
-const Reply = Schema.Array(Schema.Array(Schema.String).check(Schema.isMinLength(8)))
+const Reply = Schema.Array(Schema.Array(Schema.String).check(Schema.isMinLength(9)))
 const decodeReply = Schema.decodeUnknownSync(Reply)
 
 /** The snapshot in the script's reply, by deployment; throws if the reply does not have the script's shape. */
@@ -205,7 +212,8 @@ export const decodeSnapshot = (reply: unknown, now: number): Map<string, RemoteE
       othersInFlight: n(2),
       usage,
       latencyMillis: row[7] === "" ? undefined : n(7),
-      failures: row.slice(8).map(Number)
+      strictUntil: n(8),
+      failures: row.slice(9).map(Number)
     })
   }
   return snapshot

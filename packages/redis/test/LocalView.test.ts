@@ -9,6 +9,7 @@ import { decodeSnapshot, syncArguments } from "../src/SyncScript.ts"
 const T = 600_000 // minute 10, second 0
 const remote = (over: Partial<RemoteEntry> = {}): RemoteEntry => ({
   cooldownUntil: 0,
+  strictUntil: 0,
   failures: [],
   usage: new Map(),
   othersInFlight: 0,
@@ -98,7 +99,7 @@ describe("LocalView", () => {
     view.take(T)
     // Another replica cooled "a" down; "b"'s cooldown is already over.
     view.confirm(new Map([["a", remote({ cooldownUntil: T + 10_000 })], ["b", remote({ cooldownUntil: T - 1 })]]), T)
-    view.coolDown("e", T + 20_000)
+    view.coolDown("e", T + 20_000, { strict: true })
     view.take(T)
     view.restore() // the push failed: Redis is down, and comes back empty
     const writes = writesOf(syncArguments({
@@ -112,18 +113,18 @@ describe("LocalView", () => {
       repair: view.activeCooldowns(T),
       reads: view.reads()
     }))
-    const byId = Object.fromEntries(writes.map((w) => [w[0], { cooldown: w[1], hold: w[6] }]))
+    const byId = Object.fromEntries(writes.map((w) => [w[0], { cooldown: w[1], hold: w[6], strict: w[8] }]))
     assert.deepStrictEqual(byId, {
-      a: { cooldown: T + 10_000, hold: [] },
-      c: { cooldown: 0, hold: [lease] },
-      e: { cooldown: T + 20_000, hold: [] }
+      a: { cooldown: T + 10_000, hold: [], strict: 0 },
+      c: { cooldown: 0, hold: [lease], strict: 0 },
+      e: { cooldown: T + 20_000, hold: [], strict: T + 20_000 }
     })
   })
 
   it("rejects a reply that does not have the script's shape", () => {
     assert.throws(() => decodeSnapshot([["d", "1"]], T))
     assert.throws(() => decodeSnapshot("OK", T))
-    const ok = decodeSnapshot([["d", "5", "2", "3", "30", "1", "10", "12.5", "599000"]], T)
+    const ok = decodeSnapshot([["d", "5", "2", "3", "30", "1", "10", "12.5", "0", "599000"]], T)
     assert.deepStrictEqual(ok.get("d")?.failures, [599_000])
     assert.strictEqual(ok.get("d")?.latencyMillis, 12.5)
     assert.deepStrictEqual(ok.get("d")?.usage.get(10), { requests: 3, tokens: 30 })
