@@ -3,12 +3,12 @@
  * failure (the router may retry or fall back as for a plain call), a failure after it is `MidStream`
  * carrying the text that had arrived, so the router can continue elsewhere without losing or repeating text.
  */
-import type { Operation, ProviderError } from "@switchyard/core"
+import { asMidStream, breaksStream, type Operation, type ProviderError } from "@switchyard/core"
 import { Stream } from "effect"
-import { midStream } from "./ErrorMapping.ts"
 
 /**
- * Guards a provider stream: counts what passed and converts failures after the first chunk to MidStream.
+ * Guards a provider stream: counts what passed and converts breaks after the first chunk to MidStream. An
+ * error that is the reply's own answer (a 400-class error event) keeps its class, as it would at the start.
  * Stalls are not detected here: the router times each pull with the deployment's stream timeout.
  */
 export const guardStream = <Chunk>(
@@ -27,6 +27,6 @@ export const guardStream = <Chunk>(
         for (const chunk of array) received += textOf(chunk)
         return array
       }),
-      Stream.mapError((error) => (sent > 0 ? midStream(error, received) : error))
+      Stream.mapError((error) => (sent > 0 && breaksStream(error) ? asMidStream(error, received) : error))
     )
   })
