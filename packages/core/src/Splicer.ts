@@ -50,15 +50,19 @@ export class Splicer<Chunk> {
   /** While a continuation's start may still repeat the tail of `sent`, its chunks wait here. */
   private trimming: Array<Chunk> | undefined = undefined
   private readonly identity: StreamIdentity = { sequence: -1 }
+  /** Whether any chunk has gone to the client. */
+  private started = false
+  /** Whether the current upstream continues a reply the client has begun (else it starts it afresh). */
+  private resuming = false
 
   constructor(private readonly spec: TextStreamSpec<unknown, Chunk>) {}
 
   /** The chunks of the current upstream, as they arrive; returns the chunks the client gets now. */
   push(chunks: ReadonlyArray<Chunk>): Array<Chunk> {
     const out: Array<Chunk> = []
-    const resumed = this.breaks > 0
+    const resuming = this.resuming
     for (const raw of chunks) {
-      const chunk = resumed ? this.spec.resumed(raw, this.sent) : raw
+      const chunk = resuming ? this.spec.resumed(raw, this.sent) : raw
       if (chunk === undefined) continue
       if (this.trimming === undefined) this.emit(chunk, out)
       else {
@@ -93,6 +97,7 @@ export class Splicer<Chunk> {
     this.partUsage = undefined
     this.partText = ""
     this.breaks++
+    this.resuming = this.started
   }
 
   /** The usage of all parts added up; `undefined` while no part has reported or been estimated. */
@@ -107,10 +112,11 @@ export class Splicer<Chunk> {
   private emit(raw: Chunk, out: Array<Chunk>): void {
     const spec = this.spec
     let chunk = raw
-    if (this.breaks > 0) chunk = spec.reidentify(raw, this.identity)
+    if (this.resuming) chunk = spec.reidentify(raw, this.identity)
     else spec.noteIdentity(this.identity, raw)
     if (spec.holds(chunk)) return void this.held.push(chunk)
     if (this.held.length > 0) for (const h of this.held.splice(0)) out.push(h)
+    this.started = true
     const usage = spec.usage(chunk)
     if (usage !== undefined) this.partUsage = usage
     const piece = spec.text(chunk)
