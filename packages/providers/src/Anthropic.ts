@@ -10,14 +10,14 @@ import {
   UnsupportedOperation,
   type Wire
 } from "@switchyard/core"
-import { Clock, Effect, Redacted, Stream } from "effect"
+import { Clock, Effect, Redacted, Result, Stream } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
 import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
 import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
 import { guardStream } from "./StreamGuard.ts"
-import { decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
+import { decodeResult, decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
 
 /** The API version header every request carries. */
 export const anthropicVersion = "2023-06-01"
@@ -33,6 +33,9 @@ const isFinalEvent = (event: JsonEvent): boolean => {
   const data = event.data as { readonly type?: unknown; readonly delta?: { readonly stop_reason?: unknown } }
   return data.type === "message_stop" || (data.type === "message_delta" && typeof data.delta?.stop_reason === "string")
 }
+
+/** `message_stop` is the end marker of an Anthropic stream, as `[DONE]` is of OpenAI's. */
+const isEndEvent = (event: JsonEvent): boolean => (event.data as { readonly type?: unknown }).type === "message_stop"
 
 const nowSeconds = Effect.map(Clock.currentTimeMillis, (ms) => Math.floor(ms / 1000))
 
@@ -70,12 +73,16 @@ export const makeAnthropic = (client: HttpClient.HttpClient): Provider => {
     const chunks: Stream.Stream<Chunk, ProviderError> = Stream.unwrap(Effect.gen(function*() {
       const { response, secrets } = yield* open(deployment, request as Wire.ChatRequest, true)
       const created = yield* nowSeconds
-      return sseEvents(response, secrets, isFinalEvent).pipe(
-        Stream.takeWhile((event) => event.event !== "message_stop"),
-        Stream.mapEffect((event) => decodeWith(AnthropicEvent, event.data, secrets)),
-        Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(request as Wire.ChatRequest)), translateEvent),
-        Stream.mapEffect((chunk) => decodeWith(spec.chunk, chunk, secrets))
-      )
+      // Each event is decoded once, here; the chat chunks translated from it are built typed.
+      let state = initialStreamState(created, prefillWhitespace(request as Wire.ChatRequest))
+      const decode = (event: JsonEvent, out: Array<Chunk>): ProviderError | undefined => {
+        const decoded = decodeResult(AnthropicEvent, event.data, secrets)
+        if (Result.isFailure(decoded)) return decoded.failure
+        const [next, translated] = translateEvent(state, decoded.success)
+        state = next
+        for (const chunk of translated) out.push(chunk as Chunk)
+      }
+      return sseEvents(response, secrets, { isFinal: isFinalEvent, isEnd: isEndEvent, decode })
     }))
     return guardStream(spec, chunks)
   }
