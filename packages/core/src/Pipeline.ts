@@ -235,10 +235,25 @@ export const makePipeline = (
   const stopsFallback = (failure: GroupFailure) =>
     failure.error._tag !== "NoDeploymentAvailable" && failurePolicy(failure.error).fallback === "none"
 
+  /**
+   * `once` retried on the group's schedule. The schedule is only set up after a first failure, which it
+   * then sees first: on the happy path setting it up would cost more than the attempt itself (measured).
+   */
+  const retried = <A>(once: Effect.Effect<A, GroupFailure>): Effect.Effect<A, GroupFailure> =>
+    Effect.catch(once, (first) => {
+      let replay = true
+      const again = Effect.suspend(() => {
+        if (!replay) return once
+        replay = false
+        return Effect.fail(first)
+      })
+      return Effect.retry(again, policy.retrySchedule)
+    })
+
   const run: Pipeline["run"] = (journey, perform, timeoutOf, index = 0) => {
     const group = journey.plan[index]!
     journey.entered = index
-    return Effect.retry(attempt(journey, group, perform, timeoutOf), policy.retrySchedule).pipe(
+    return retried(attempt(journey, group, perform, timeoutOf)).pipe(
       Effect.map((produced) => ({ ...produced, fallbacks: index })),
       Effect.catch((failure) => {
         if (!journey.planned) {
