@@ -9,7 +9,7 @@ import { Pool } from "undici"
 
 const port = Number(process.argv[2] ?? 0)
 const upstream = process.argv[3]!
-const pool = new Pool(upstream, { connections: 128, pipelining: 1 })
+const pool = new Pool(upstream, { connections: 2048, pipelining: 1 })
 
 const server = createServer((req, res) => {
   if (req.method === "GET") return void res.end("ok")
