@@ -30,7 +30,7 @@ export const overlapLength = (sent: string, continuation: string, ended: boolean
 }
 
 /** What one upstream's part of the reply added, once it ended or broke. */
-export interface Part {
+export interface StreamPart {
   /** The text the part added (after the overlap trim). */
   readonly text: string
   /** The usage the upstream reported, if it did. */
@@ -82,7 +82,7 @@ export class Splicer<Chunk> {
   }
 
   /** What the current upstream's part added so far: its text and the usage it reported. */
-  part(): Part {
+  part(): StreamPart {
     return { text: this.partText, usage: this.partUsage }
   }
 
