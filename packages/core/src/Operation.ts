@@ -3,7 +3,13 @@
  * to read its usage. The router has no per-operation code path; adding an operation is adding an entry.
  */
 import type { Schema } from "effect"
-import { chatStream, completionStream, type ContinuationOptions, responsesStream } from "./TextStreams.ts"
+import {
+  chatStream,
+  completionStream,
+  type ContinuationOptions,
+  responsesStream,
+  type StreamIdentity
+} from "./TextStreams.ts"
 import { type Usage, usageFromWire } from "./Usage.ts"
 import * as Wire from "./Wire.ts"
 
@@ -28,6 +34,10 @@ export interface TextStreamSpec<Req, Chunk> {
   resumed(chunk: Chunk, sent: string): Chunk | undefined
   /** Whether a chunk must be held back until the reply finishes (a tool call being assembled). */
   holds(chunk: Chunk): boolean
+  /** Notes in `identity` the ids and sequence number a chunk shows the client. */
+  noteIdentity(identity: StreamIdentity, chunk: Chunk): void
+  /** A continuation's chunk under the identity the client already has (advancing its sequence number). */
+  reidentify(chunk: Chunk, identity: StreamIdentity): Chunk
 }
 
 /** How an operation streams. Text streams can be continued after a break; byte streams cannot. */

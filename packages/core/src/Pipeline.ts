@@ -3,7 +3,7 @@
  * a timeout, retry on the group's `Schedule`, cool failing deployments down, and fall back group by
  * group, each group an `orElse` of the one before. A stream continuation re-enters it where it stopped.
  */
-import { Clock, Effect, Exit, Scope } from "effect"
+import { Clock, Effect, Exit } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
@@ -35,6 +35,9 @@ export interface Routed<A> {
   readonly fallbacks: number
 }
 
+/** The outcome of an attempt that produced nothing: no latency sample, no tokens. */
+const noOutcome: CallOutcome = { latencyMillis: undefined, tokens: 0 }
+
 /** Request fields that steer the router and are never sent upstream. */
 const controlFields: ReadonlyArray<string> = ["fallbacks", "disable_fallbacks"]
 
@@ -64,43 +67,41 @@ export interface Journey {
 }
 
 /**
- * What one attempt does with the deployment it was given: a plain call, or opening a stream. It runs in
- * the attempt's own scope, which also holds the deployment's in-flight lease; `outcome` may be updated
- * later (a stream's tokens) and is recorded when the scope closes.
+ * What one attempt does with the deployment the pipeline picked: a plain call, or opening a stream. It
+ * only produces a value; the pipeline hands that back with the way to end the attempt.
  */
-export type Action<A> = (
-  provider: Provider,
-  deployment: Deployment,
-  request: unknown,
-  outcome: { latencyMillis: number | undefined; tokens: number }
-) => Effect.Effect<A, ProviderError, Scope.Scope>
+export type Perform<A> = (provider: Provider, deployment: Deployment, request: unknown) => Effect.Effect<A, ProviderError>
 
-/** How an attempt ends: `close` releases its scope at once (a call); `keep` hands it to the caller (a stream). */
-export type ScopeMode = "close" | "keep"
+/**
+ * What a successful attempt produced: the value, the deployment and group that produced it, and the way
+ * to end the attempt. The deployment's in-flight lease is held until `release`, which records the
+ * attempt's latency and the `tokens` it used (a call's at once, a stream's when it has ended).
+ */
+export interface Produced<A> {
+  readonly value: A
+  readonly deployment: Deployment
+  readonly group: string
+  /** How many fallback groups were entered to get it. */
+  readonly fallbacks: number
+  /** Ends the attempt; releasing it again is ignored. */
+  readonly release: (tokens: number) => Effect.Effect<void>
+}
 
 /** The pipeline of one router. */
 export interface Pipeline {
   /** Starts a journey for a request, or fails if it names an unknown model. */
   readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel>
-  /** Runs the plan from group `index` on. `Scoped` results carry the attempt's open scope. */
+  /** Runs the plan from group `index` on, until an attempt produces a value. */
   readonly run: <A>(
     journey: Journey,
-    action: Action<A>,
-    mode: ScopeMode,
+    perform: Perform<A>,
     timeoutOf: (deployment: Deployment) => number,
     index?: number
-  ) => Effect.Effect<Routed<Scoped<A>>, GroupFailure>
+  ) => Effect.Effect<Produced<A>, GroupFailure>
   /** Records a failure that happened after an attempt succeeded (a stream that broke). */
   readonly recordBreak: (journey: Journey, deployment: Deployment, error: ProviderError) => Effect.Effect<void>
   /** The error a client sees once the journey cannot go on. */
   readonly finalError: (journey: Journey, failure: GroupFailure) => NoDeploymentAvailable | AllAttemptsFailed
-}
-
-/** A value with the scope it still holds (closed already for calls). */
-export interface Scoped<A> {
-  readonly value: A
-  readonly scope: Scope.Closeable
-  readonly deployment: Deployment
 }
 
 /** Runs `self` with a deadline: past `millis` it is interrupted and the result is `onTimeout`'s failure. */
@@ -167,14 +168,13 @@ export const makePipeline = (
     retryAfterMillis: number | undefined = undefined
   ): GroupFailure => ({ error, alternative, healthy, deployment, attempt, retryAfterMillis })
 
-  /** One attempt in `group`: pick, act with a timeout in the attempt's scope, record the outcome. */
+  /** One attempt in `group`: pick, perform with a timeout under an in-flight lease, record a failure. */
   const attempt = <A>(
     journey: Journey,
     group: string,
-    action: Action<A>,
-    mode: ScopeMode,
+    perform: Perform<A>,
     timeoutOf: (deployment: Deployment) => number
-  ): Effect.Effect<Scoped<A>, GroupFailure> =>
+  ): Effect.Effect<Omit<Produced<A>, "fallbacks">, GroupFailure> =>
     Effect.gen(function*() {
       const members = membersOf(journey, group)
       const tried = (journey.attemptsPerGroup.get(group) ?? 0) + 1
@@ -198,26 +198,20 @@ export const makePipeline = (
       const { deployment } = yield* pick(strategy, pool)
       const provider = providers.get(deployment.provider)!
       const timeoutMillis = timeoutOf(deployment)
-      const scope = yield* Scope.make()
       const lease = yield* state.acquire(deployment.id)
-      const outcome: { latencyMillis: number | undefined; tokens: number } = { latencyMillis: undefined, tokens: 0 }
-      yield* Scope.addFinalizer(scope, Effect.suspend(() => state.release(deployment.id, lease, outcome as CallOutcome)))
+      const unused = Effect.suspend(() => state.release(deployment.id, lease, noOutcome))
       const exit = yield* withDeadline(
-        action(provider, deployment, journey.request, outcome),
+        perform(provider, deployment, journey.request),
         timeoutMillis,
         () => new Timeout({ message: `no reply from ${deployment.id} within ${timeoutMillis}ms` })
-      ).pipe(
-        Scope.provide(scope),
-        Effect.exit
-      )
+      ).pipe(Effect.onInterrupt(() => unused), Effect.exit)
       const durationMillis = clock.currentTimeMillisUnsafe() - start
       if (Exit.isSuccess(exit)) {
-        outcome.latencyMillis = durationMillis
         journey.attempts.push({ deployment: deployment.id, group, durationMillis })
-        if (mode === "close") yield* Scope.close(scope, Exit.void)
-        return { value: exit.value, scope, deployment }
+        const release = (tokens: number) => state.release(deployment.id, lease, { latencyMillis: durationMillis, tokens })
+        return { value: exit.value, deployment, group, release }
       }
-      yield* Scope.close(scope, exit)
+      yield* unused
       const error = yield* Effect.failCause(exit.cause).pipe(Effect.flip)
       journey.attempts.push({ deployment: deployment.id, group, error: error._tag, durationMillis })
       journey.lastProviderError = error
@@ -240,17 +234,26 @@ export const makePipeline = (
   const stopsFallback = (failure: GroupFailure) =>
     failure.error._tag !== "NoDeploymentAvailable" && failurePolicy(failure.error).fallback === "none"
 
-  const run: Pipeline["run"] = (journey, action, mode, timeoutOf, index = 0) => {
+  /**
+   * `once` retried on the group's schedule. The schedule is only set up after a first failure, which it
+   * then sees first: on the happy path setting it up would cost more than the attempt itself (measured).
+   */
+  const retried = <A>(once: Effect.Effect<A, GroupFailure>): Effect.Effect<A, GroupFailure> =>
+    Effect.catch(once, (first) => {
+      let replay = true
+      const again = Effect.suspend(() => {
+        if (!replay) return once
+        replay = false
+        return Effect.fail(first)
+      })
+      return Effect.retry(again, policy.retrySchedule)
+    })
+
+  const run: Pipeline["run"] = (journey, perform, timeoutOf, index = 0) => {
     const group = journey.plan[index]!
     journey.entered = index
-    return Effect.retry(attempt(journey, group, action, mode, timeoutOf), policy.retrySchedule).pipe(
-      Effect.map((scoped) => ({
-        response: scoped,
-        group,
-        deployment: scoped.deployment.id,
-        attempts: journey.attempts,
-        fallbacks: index
-      })),
+    return retried(attempt(journey, group, perform, timeoutOf)).pipe(
+      Effect.map((produced) => ({ ...produced, fallbacks: index })),
       Effect.catch((failure) => {
         if (!journey.planned) {
           journey.plan.push(...fallbackPlan(journey, failure))
@@ -258,7 +261,7 @@ export const makePipeline = (
         }
         return stopsFallback(failure) || index + 1 >= journey.plan.length
           ? Effect.fail(failure)
-          : run(journey, action, mode, timeoutOf, index + 1)
+          : run(journey, perform, timeoutOf, index + 1)
       })
     )
   }

@@ -8,7 +8,7 @@ import { compileDeployments, type Deployment } from "./Deployment.ts"
 import type { AllAttemptsFailed, NoDeploymentAvailable, UnknownModel } from "./Errors.ts"
 import type { Operation, OperationName, Operations, RequestOf, ResponseOf } from "./Operation.ts"
 import { operationNames, operations } from "./Operation.ts"
-import { type Action, makePipeline, type Routed } from "./Pipeline.ts"
+import { makePipeline, type Perform, type Routed } from "./Pipeline.ts"
 import { makePolicy, type Policy } from "./Policy.ts"
 import { Providers } from "./Provider.ts"
 import { RouterState } from "./RouterState.ts"
@@ -71,13 +71,17 @@ export const makeRouter = (
 
     const call = <Req, Res>(operation: Operation<string, Req, Res, any>, request: Req) =>
       Effect.flatMap(pipeline.start(operation, request), (journey) => {
-        const action: Action<Res> = (provider, deployment, req, outcome) =>
-          Effect.map(provider.call(operation, deployment, req as Req), (response) => {
-            outcome.tokens = operation.usage(response)?.totalTokens ?? 0
-            return response
-          })
-        return pipeline.run(journey, action, "close", policy.timeoutMillis).pipe(
-          Effect.map((routed): Routed<Res> => ({ ...routed, response: routed.response.value })),
+        const perform: Perform<Res> = (provider, deployment, req) => provider.call(operation, deployment, req as Req)
+        return pipeline.run(journey, perform, policy.timeoutMillis).pipe(
+          Effect.flatMap((produced) =>
+            Effect.as(produced.release(operation.usage(produced.value)?.totalTokens ?? 0), {
+              response: produced.value,
+              deployment: produced.deployment.id,
+              group: produced.group,
+              attempts: journey.attempts,
+              fallbacks: produced.fallbacks
+            })
+          ),
           Effect.mapError((failure) => pipeline.finalError(journey, failure))
         )
       })

@@ -1,19 +1,22 @@
 /**
- * Streams that survive. Opening a stream is an attempt like any call: it succeeds when the first chunk
- * arrives, so failures before it are retried and fall back through the same pipeline. A break after
- * content was sent is continued: the partial text goes into a continuation request that re-enters the
- * pipeline where the stream stopped, and its chunks are fitted onto what the client already has.
+ * Streams that survive: the driver of a routed stream. Opening a stream is an attempt like any call: it
+ * succeeds when the first chunk arrives, so failures before it are retried and fall back through the
+ * same pipeline. After that the driver moves chunks from the upstream to the client through the
+ * `Splicer`, and decides, once per failure, whether the upstream broke (continue elsewhere) or the
+ * reply ended (with an error the client must see).
  */
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
-import { type Attempt, MalformedResponse, MidStream, type ProviderError } from "./Errors.ts"
+import type { Deployment } from "./Deployment.ts"
+import { type Attempt, failurePolicy, MalformedResponse, MidStream, type ProviderError } from "./Errors.ts"
 import type { Operation, TextStreamSpec } from "./Operation.ts"
-import { type Action, type Pipeline, withDeadline } from "./Pipeline.ts"
+import { type Journey, type Perform, type Pipeline, type Produced, withDeadline } from "./Pipeline.ts"
 import type { Policy } from "./Policy.ts"
 import { acceptsPrefill } from "./Provider.ts"
 import type { RouterCallError } from "./Router.ts"
+import { Splicer } from "./Splicer.ts"
 import { defaultContinuationPrompt } from "./TextStreams.ts"
 import { estimateUsage } from "./Tokens.ts"
-import { addUsage, type Usage } from "./Usage.ts"
+import type { Usage } from "./Usage.ts"
 
 /** What a finished (or failed) stream went through. */
 export interface StreamSummary {
@@ -37,32 +40,50 @@ export interface RoutedStream<Chunk> {
   readonly summary: () => StreamSummary
 }
 
-/** A provider stream after its first chunk. */
-interface Opened<Chunk> {
+/**
+ * Whether a failure inside an open stream is a break, which a continuation may repair: a cut, a stall,
+ * a 5xx, overload or a rate limit. Anything else (a 400-class error event) is the reply's own answer,
+ * and the client sees it as it would at the start.
+ */
+export const breaksStream = (error: ProviderError): boolean => failurePolicy(error).retry === "same"
+
+/** A failure after content was sent, as the MidStream that says so; `received` is the text that had arrived. */
+export const asMidStream = (cause: ProviderError, received: string): MidStream =>
+  cause._tag === "MidStream" ? cause : new MidStream({
+    message: `stream broke after content was sent: ${cause._tag}: ${cause.message}`,
+    received,
+    ...(cause.status === undefined ? {} : { status: cause.status })
+  })
+
+/** A provider stream after its first chunk, with the scope that holds its connection. */
+interface Upstream<Chunk> {
   readonly first: ReadonlyArray<Chunk>
   readonly pull: Pull.Pull<ReadonlyArray<Chunk>, ProviderError>
+  readonly scope: Scope.Closeable
+  /** The request it was sent, for estimating the usage of a part that never reported it. */
+  readonly request: unknown
 }
 
-/** Overlaps shorter than this are taken for legitimate repetition, unless the whole partial repeats. */
-const MIN_OVERLAP = 12
-
-/**
- * How many leading characters of a continuation repeat the tail of `sent`; `undefined` while more of the
- * continuation is needed to tell.
- */
-export const overlapLength = (sent: string, continuation: string, ended: boolean): number | undefined => {
-  let best = 0
-  for (let k = sent.length; k >= 1; k--) {
-    if (k < MIN_OVERLAP && k !== sent.length) break
-    const tail = sent.slice(sent.length - k)
-    if (continuation.length < k) {
-      if (!ended && tail.startsWith(continuation)) return undefined
-    } else if (best === 0 && continuation.startsWith(tail)) {
-      best = k
-    }
-  }
-  return best
-}
+/** Opens a provider stream up to its first chunk; its connection lives in a scope of its own. */
+const openUpstream = <Chunk>(
+  chunks: Stream.Stream<Chunk, ProviderError>,
+  deployment: Deployment,
+  request: unknown
+): Effect.Effect<Upstream<Chunk>, ProviderError> =>
+  Effect.suspend(() => {
+    const scope = Scope.makeUnsafe()
+    return Stream.toPull(chunks).pipe(
+      Scope.provide(scope),
+      Effect.flatMap((pull) =>
+        Effect.map(
+          Pull.catchDone(pull, () =>
+            Effect.fail(new MalformedResponse({ message: `${deployment.id} ended the stream before its first chunk` }))),
+          (first): Upstream<Chunk> => ({ first, pull, scope, request })
+        )
+      ),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+    )
+  })
 
 /** Opens a routed stream. Needs a Scope: the open upstream connection belongs to it. */
 export const openStream = <Req, Chunk>(
@@ -75,6 +96,7 @@ export const openStream = <Req, Chunk>(
     const spec = operation.stream
     if (spec === undefined) return yield* Effect.die(new Error(`${operation.name} does not stream`))
     const text = spec.kind === "text" ? spec as TextStreamSpec<Req, Chunk> : undefined
+    const splicer = text === undefined ? undefined : new Splicer<Chunk>(text as TextStreamSpec<unknown, Chunk>)
     const mode = policy.settings.mid_stream_fallback ?? "continue"
     const instruction = policy.settings.continuation_prompt === undefined
       ? defaultContinuationPrompt
@@ -82,175 +104,149 @@ export const openStream = <Req, Chunk>(
     const journey = yield* pipeline.start(operation, request)
     const original = journey.request as Req
 
-    // `sent` is every character the client has received; a continuation asks for what comes after it.
-    let sent = ""
-    let lastRequest: unknown = original
-    const action: Action<Opened<Chunk>> = (provider, deployment) =>
-      Effect.gen(function*() {
-        const req = text === undefined || sent === "" || mode === "restart"
-          ? original
-          : text.continueWith(original, sent, { prefill: acceptsPrefill(provider, deployment), instruction })
-        lastRequest = req
-        const pull = yield* Stream.toPull(provider.stream(operation, deployment, req))
-        const first = yield* pull.pipe(Pull.catchDone(() =>
-          Effect.fail(new MalformedResponse({ message: `${deployment.id} ended the stream before its first chunk` }))
-        ))
-        return { first, pull }
-      })
+    // A continuation asks for what comes after the text the client already has.
+    const perform: Perform<Upstream<Chunk>> = (provider, deployment) => {
+      const sent = splicer?.sent ?? ""
+      const req = text === undefined || sent === "" || mode === "restart"
+        ? original
+        : text.continueWith(original, sent, { prefill: acceptsPrefill(provider, deployment), instruction })
+      return openUpstream(provider.stream(operation, deployment, req), deployment, req)
+    }
     const open = (index: number) =>
-      pipeline.run(journey, action, "keep", policy.streamTimeoutMillis, index).pipe(
+      pipeline.run(journey, perform, policy.streamTimeoutMillis, index).pipe(
         Effect.mapError((failure) => pipeline.finalError(journey, failure))
       )
 
-    const routed = yield* open(0)
-    let current = { ...routed.response.value, scope: routed.response.scope, deployment: routed.response.deployment }
-    yield* Effect.addFinalizer(() => Scope.close(current.scope, Exit.void))
-
-    let pending: ReadonlyArray<Chunk> | undefined = current.first
-    let finished = false
-    let resumed = false
-    const deployments = [current.deployment.id]
-    let breaks = 0
-    const held: Array<Chunk> = []
-    const parts: Array<Usage> = []
-    let segmentText = ""
-    let segmentUsage: Usage | undefined
-    // While a continuation's start may still repeat the tail of `sent`, its chunks wait here.
-    let trimming: Array<Chunk> | undefined
-
-    const total = () => (segmentUsage === undefined ? parts : [...parts, segmentUsage]).reduce<Usage | undefined>(
-      (sum, u) => (sum === undefined ? u : addUsage(sum, u)),
-      undefined
+    const opened = yield* open(0)
+    const relay = new Relay<Chunk>(
+      { pipeline, journey, splicer, continues: mode !== "off", open, stallMillis: policy.streamTimeoutMillis },
+      opened
     )
-
-    /** Sends one chunk on: holds tool-call chunks, tracks text and usage, reports the summed usage. */
-    const emit = (chunk: Chunk, out: Array<Chunk>) => {
-      if (text === undefined) return void out.push(chunk)
-      if (text.holds(chunk)) return void held.push(chunk)
-      out.push(...held.splice(0))
-      const usage = text.usage(chunk)
-      if (usage !== undefined) segmentUsage = usage
-      const piece = text.text(chunk)
-      sent += piece
-      segmentText += piece
-      out.push(usage !== undefined && breaks > 0 ? text.withUsage(chunk, total()!) : chunk)
-    }
-
-    /** Releases the chunks held for the overlap decision, minus the `trim` characters that repeat. */
-    const releaseTrimmed = (buffer: ReadonlyArray<Chunk>, trim: number, out: Array<Chunk>) => {
-      let left = trim
-      for (const chunk of buffer) {
-        const piece = text!.text(chunk)
-        if (left === 0 || piece === "") emit(chunk, out)
-        else if (piece.length <= left) left -= piece.length
-        else {
-          emit(text!.setText(chunk, piece.slice(left)), out)
-          left = 0
-        }
-      }
-    }
-
-    const decideTrim = (ended: boolean, out: Array<Chunk>) => {
-      if (trimming === undefined) return
-      const overlap = overlapLength(sent, trimming.map((c) => text!.text(c)).join(""), ended)
-      if (overlap === undefined) return
-      const buffer = trimming
-      trimming = undefined
-      releaseTrimmed(buffer, overlap, out)
-    }
-
-    const process = (chunks: ReadonlyArray<Chunk>): Array<Chunk> => {
-      const out: Array<Chunk> = []
-      for (const raw of chunks) {
-        const chunk = resumed && text !== undefined ? text.resumed(raw, sent) : raw
-        if (chunk === undefined) continue
-        if (trimming === undefined) emit(chunk, out)
-        else {
-          trimming.push(chunk)
-          decideTrim(false, out)
-        }
-      }
-      return out
-    }
-
-    /** Continues after a break, or fails with the typed error when nothing may continue it. */
-    const recover = (error: ProviderError) =>
-      Effect.gen(function*() {
-        const broken = current.deployment
-        const midStream = error._tag === "MidStream"
-          ? error
-          : new MidStream({ message: `${error._tag} after content was sent: ${error.message}`, received: sent })
-        yield* pipeline.recordBreak(journey, broken, midStream)
-        yield* Scope.close(current.scope, Exit.void)
-        held.length = 0
-        trimming = undefined
-        const failure = { error: midStream, alternative: false, healthy: false, deployment: broken, attempt: 0 }
-        if (text === undefined || mode === "off") return yield* Effect.fail(pipeline.finalError(journey, failure))
-        parts.push(segmentUsage ?? (yield* estimateUsage(lastRequest, segmentText)))
-        segmentUsage = undefined
-        segmentText = ""
-        const next = yield* open(journey.entered)
-        current = { ...next.response.value, scope: next.response.scope, deployment: next.response.deployment }
-        deployments.push(current.deployment.id)
-        breaks++
-        resumed = true
-        pending = current.first
-        trimming = sent === "" ? undefined : []
-      })
-
-    /** The current upstream's next pull, failing as a stall past the stream timeout. */
-    const timed = (opened: typeof current) => {
-      const deployment = opened.deployment
-      const millis = policy.streamTimeoutMillis(deployment)
-      return Effect.exit(withDeadline(
-        opened.pull,
-        millis,
-        () => new MidStream({ message: `${deployment.id} stalled for ${millis}ms`, received: sent })
-      ))
-    }
-    // Built once per upstream, not once per chunk.
-    let timedPull = timed(current)
-    let timedFor = current
-
-    // A plain loop of effects rather than a generator: it runs once per chunk of every stream.
-    const pull: Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> = Effect.suspend(function next(): Pull.Pull<
-      ReadonlyArray<Chunk>,
-      RouterCallError
-    > {
-      while (pending !== undefined) {
-        const out = process(pending)
-        pending = undefined
-        if (out.length > 0) return Effect.succeed(out)
-      }
-      if (finished) return Cause.done()
-      if (timedFor !== current) {
-        timedPull = timed(current)
-        timedFor = current
-      }
-      return Effect.flatMap(timedPull, (exit) => {
-        if (Exit.isSuccess(exit)) {
-          pending = exit.value
-          return next()
-        }
-        if (Pull.isDoneCause(exit.cause)) {
-          finished = true
-          const out: Array<Chunk> = []
-          decideTrim(true, out)
-          out.push(...held.splice(0))
-          return Effect.flatMap(Scope.close(current.scope, Exit.void), () => (out.length > 0 ? Effect.succeed(out) : next()))
-        }
-        const found = Cause.findError(exit.cause)
-        if (found._tag === "Failure") return Effect.failCause(exit.cause as Cause.Cause<never>)
-        return Effect.flatMap(recover(found.success as ProviderError), next)
-      })
-    })
-
+    yield* Effect.addFinalizer(() => relay.abandon())
     return {
-      deployment: routed.deployment,
-      group: routed.group,
+      deployment: opened.deployment.id,
+      group: opened.group,
       attempts: journey.attempts,
-      fallbacks: routed.fallbacks,
-      stream: Stream.fromPull(Effect.succeed(pull as Pull.Pull<readonly [Chunk, ...Array<Chunk>], RouterCallError>)),
-      summary: () => ({ deployments, breaks, usage: total() })
+      fallbacks: opened.fallbacks,
+      stream: Stream.fromPull(Effect.succeed(relay.pull as Pull.Pull<readonly [Chunk, ...Array<Chunk>], RouterCallError>)),
+      summary: () => ({ deployments: relay.deployments, breaks: splicer?.breaks ?? 0, usage: splicer?.usage() })
     }
   })
+
+/** What a relay works with: the route's pipeline and journey, the splicer, and how to open the next upstream. */
+interface RelayContext<Chunk> {
+  readonly pipeline: Pipeline
+  readonly journey: Journey
+  /** Absent for byte streams, which pass through and are never continued. */
+  readonly splicer: Splicer<Chunk> | undefined
+  /** Whether a break may be continued at all (`mid_stream_fallback` is not `off`). */
+  readonly continues: boolean
+  readonly open: (index: number) => Effect.Effect<Produced<Upstream<Chunk>>, RouterCallError>
+  readonly stallMillis: (deployment: Deployment) => number
+}
+
+type PullExit<Chunk> = Exit.Exit<ReadonlyArray<Chunk>, ProviderError | Cause.Done>
+
+/**
+ * Moves the chunks of one upstream after another to the client. Its state is which upstream is current
+ * and the chunks pulled but not yet spliced; everything about what the client has is the splicer's.
+ */
+class Relay<Chunk> {
+  readonly deployments: Array<string>
+  private readonly splicer: Splicer<Chunk> | undefined
+  private current: Produced<Upstream<Chunk>>
+  /** The upstream whose attempt was ended last: ending it again would cost a second state call. */
+  private endedLast: Produced<Upstream<Chunk>> | undefined
+  private pending: ReadonlyArray<Chunk> | undefined
+  private finished = false
+  private timedPull!: Effect.Effect<PullExit<Chunk>>
+
+  constructor(private readonly context: RelayContext<Chunk>, first: Produced<Upstream<Chunk>>) {
+    this.splicer = context.splicer
+    this.current = first
+    this.deployments = [first.deployment.id]
+    this.use(first)
+  }
+
+  /** The client's next chunks. A plain loop of effects rather than a generator: it runs once per chunk. */
+  readonly pull: Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> = Effect.suspend(() => {
+    const pending = this.pending
+    if (pending !== undefined) {
+      this.pending = undefined
+      const out = this.splicer === undefined ? pending : this.splicer.push(pending)
+      if (out.length > 0) return Effect.succeed(out)
+    }
+    if (this.finished) return Cause.done()
+    return Effect.flatMap(this.timedPull, this.pulled)
+  })
+
+  /** Releases the current upstream if the client leaves before the end (a no-op after it). */
+  abandon(): Effect.Effect<void> {
+    return this.endUpstream(this.splicer?.part().usage?.totalTokens ?? 0)
+  }
+
+  private readonly pulled = (exit: PullExit<Chunk>): Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> => {
+    if (Exit.isSuccess(exit)) {
+      this.pending = exit.value
+      return this.pull
+    }
+    if (Pull.isDoneCause(exit.cause)) return this.ended()
+    const found = Cause.findError(exit.cause)
+    if (found._tag === "Failure") return Effect.failCause(exit.cause as Cause.Cause<never>)
+    return Effect.andThen(this.broke(found.success as ProviderError), this.pull)
+  }
+
+  /** The upstream ended cleanly: release what the splicer held, and the upstream with its tokens. */
+  private ended(): Pull.Pull<ReadonlyArray<Chunk>, RouterCallError> {
+    this.finished = true
+    const out = this.splicer?.end() ?? []
+    const tokens = this.splicer?.part().usage?.totalTokens ?? 0
+    return Effect.andThen(this.endUpstream(tokens), out.length > 0 ? Effect.succeed(out) : Cause.done())
+  }
+
+  /** The one place that decides what a failure inside the stream means: continue elsewhere, or end with it. */
+  private broke(error: ProviderError): Effect.Effect<void, RouterCallError> {
+    const relay = this
+    const { continues, journey, open, pipeline, splicer } = this.context
+    const broken = this.current
+    const repairable = breaksStream(error)
+    const reported = repairable ? asMidStream(error, splicer?.sent ?? "") : error
+    return Effect.gen(function*() {
+      yield* pipeline.recordBreak(journey, broken.deployment, reported)
+      if (splicer === undefined || !repairable || !continues) {
+        yield* relay.endUpstream(splicer?.part().usage?.totalTokens ?? 0)
+        const failure = { error: reported, alternative: false, healthy: false, deployment: broken.deployment, attempt: 0 }
+        return yield* Effect.fail(pipeline.finalError(journey, failure))
+      }
+      const part = splicer.part()
+      const usage = part.usage ?? (yield* estimateUsage(broken.value.request, part.text))
+      yield* relay.endUpstream(usage.totalTokens)
+      splicer.broke(usage)
+      const next = yield* open(journey.entered)
+      relay.deployments.push(next.deployment.id)
+      relay.use(next)
+    })
+  }
+
+  /** Makes `next` the current upstream: its first chunks go out next, its pulls are timed. */
+  private use(next: Produced<Upstream<Chunk>>): void {
+    this.current = next
+    this.pending = next.value.first
+    const deployment = next.deployment
+    const millis = this.context.stallMillis(deployment)
+    // Built once per upstream, not once per chunk.
+    this.timedPull = Effect.exit(withDeadline(
+      next.value.pull,
+      millis,
+      () => new MidStream({ message: `${deployment.id} stalled for ${millis}ms`, received: this.splicer?.sent ?? "" })
+    ))
+  }
+
+  /** Closes the current upstream's connection and ends its attempt with the tokens it used. */
+  private endUpstream(tokens: number): Effect.Effect<void> {
+    const current = this.current
+    if (this.endedLast === current) return Effect.void
+    this.endedLast = current
+    return Effect.andThen(Scope.close(current.value.scope, Exit.void), current.release(tokens))
+  }
+}

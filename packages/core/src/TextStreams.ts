@@ -13,6 +13,35 @@ export interface ContinuationOptions {
   readonly instruction: string | null
 }
 
+/**
+ * The identity a client saw first: a continuation's chunks are rewritten to it, so the client sees one
+ * reply (one id, one creation time, sequence numbers that only go up). Mutable: the splicer owns it.
+ */
+export interface StreamIdentity {
+  id?: string
+  created?: number
+  /** The output item the text belongs to (Responses API). */
+  itemId?: string
+  /** The last sequence number sent (Responses API); -1 before the first. */
+  sequence: number
+}
+
+/** Notes the `id` and `created` of the first chunk that has them (chat and completion chunks). */
+const noteIdCreated = (identity: StreamIdentity, chunk: { readonly id?: unknown; readonly created?: unknown }): void => {
+  if (identity.id === undefined && typeof chunk.id === "string") identity.id = chunk.id
+  if (identity.created === undefined && typeof chunk.created === "number") identity.created = chunk.created
+}
+
+/** The same chunk under the `id` and `created` the client already has. */
+const withIdCreated = <C extends { readonly id: string; readonly created?: number | undefined }>(
+  chunk: C,
+  identity: StreamIdentity
+): C => {
+  const id = identity.id ?? chunk.id
+  const created = identity.created === undefined || chunk.created === undefined ? chunk.created : identity.created
+  return id === chunk.id && created === chunk.created ? chunk : { ...chunk, id, ...(created === undefined ? {} : { created }) }
+}
+
 /** The default continuation instruction, for targets without assistant prefill. */
 export const defaultContinuationPrompt =
   "Your previous reply was cut off. Continue it exactly where it stopped, without repeating anything."
@@ -58,7 +87,9 @@ export const chatStream = {
   holds: (chunk: Wire.ChatChunk): boolean => {
     const choice = chunk.choices[0]
     return choice !== undefined && choice.delta.tool_calls !== undefined && !choice.finish_reason
-  }
+  },
+  noteIdentity: (identity: StreamIdentity, chunk: Wire.ChatChunk): void => noteIdCreated(identity, chunk),
+  reidentify: (chunk: Wire.ChatChunk, identity: StreamIdentity): Wire.ChatChunk => withIdCreated(chunk, identity)
 }
 
 // ----------------------------------------------------------------------------------------- completion
@@ -79,7 +110,10 @@ export const completionStream = {
     prompt: typeof request.prompt === "string" ? request.prompt + partial : request.prompt.map((p) => p + partial)
   }),
   resumed: (chunk: Wire.CompletionResponse): Wire.CompletionResponse | undefined => chunk,
-  holds: (): boolean => false
+  holds: (): boolean => false,
+  noteIdentity: (identity: StreamIdentity, chunk: Wire.CompletionResponse): void => noteIdCreated(identity, chunk),
+  reidentify: (chunk: Wire.CompletionResponse, identity: StreamIdentity): Wire.CompletionResponse =>
+    withIdCreated(chunk, identity)
 }
 
 // ------------------------------------------------------------------------------------------ responses
@@ -138,5 +172,31 @@ export const responsesStream = {
       ? withFullText(event, sent) as Wire.ResponsesEvent
       : event
   },
-  holds: (): boolean => false
+  holds: (): boolean => false,
+  /** Notes the response id, the output item id and the last sequence number the client saw. */
+  noteIdentity: (identity: StreamIdentity, event: Wire.ResponsesEvent): void => {
+    const e = event as ResponsesIds
+    if (typeof e.sequence_number === "number" && e.sequence_number > identity.sequence) identity.sequence = e.sequence_number
+    if (identity.id === undefined && typeof e.response?.id === "string") identity.id = e.response.id
+    const item = typeof e.item_id === "string" ? e.item_id : e.item?.id
+    if (identity.itemId === undefined && typeof item === "string") identity.itemId = item
+  },
+  /** A continuation's event under the client's response and item ids, numbered after the last event sent. */
+  reidentify: (event: Wire.ResponsesEvent, identity: StreamIdentity): Wire.ResponsesEvent => {
+    const e = event as ResponsesIds
+    const out: Record<string, unknown> = { ...event }
+    if (typeof e.sequence_number === "number") out.sequence_number = ++identity.sequence
+    if (typeof e.item_id === "string" && identity.itemId !== undefined) out.item_id = identity.itemId
+    if (typeof e.item?.id === "string" && identity.itemId !== undefined) out.item = { ...e.item, id: identity.itemId }
+    if (typeof e.response?.id === "string" && identity.id !== undefined) out.response = { ...e.response, id: identity.id }
+    return out as Wire.ResponsesEvent
+  }
+}
+
+/** The identity fields a Responses API event may carry. */
+interface ResponsesIds {
+  readonly sequence_number?: unknown
+  readonly item_id?: unknown
+  readonly item?: { readonly id?: unknown }
+  readonly response?: { readonly id?: unknown }
 }

@@ -105,7 +105,7 @@ describe("mid-stream continuation", () => {
         assert.strictEqual(summary.deployments.length, breaks + 1)
         assert.strictEqual(provider.received.length, faults.length + 1)
       }),
-    { arbitrary: { runs: 150 } }
+    { arbitrary: { runs: 150 }, timeout: 30_000 }
   )
 
   it.effect("when every deployment breaks, the stream fails typed instead of ending as if complete", () =>

@@ -12,7 +12,7 @@ import {
   UnsupportedOperation,
   type Wire
 } from "@switchyard/core"
-import { Clock, Effect, Redacted, Stream } from "effect"
+import { Clock, Effect, Redacted, Result, Stream } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
 import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
@@ -20,7 +20,7 @@ import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
 import { chatRequestOf, chatToResponse, responsesEvents } from "./ResponsesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
-import { decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
+import { decodeResult, decodeWith, type JsonEvent, readJson, send, sseEvents, translatedEvents } from "./Upstream.ts"
 
 /** The API version header every request carries. */
 export const anthropicVersion = "2023-06-01"
@@ -50,6 +50,9 @@ const isFinalEvent = (event: JsonEvent): boolean => {
   const data = event.data as { readonly type?: unknown; readonly delta?: { readonly stop_reason?: unknown } }
   return data.type === "message_stop" || (data.type === "message_delta" && typeof data.delta?.stop_reason === "string")
 }
+
+/** `message_stop` is the end marker of an Anthropic stream, as `[DONE]` is of OpenAI's. */
+const isEndEvent = (event: JsonEvent): boolean => (event.data as { readonly type?: unknown }).type === "message_stop"
 
 const nowSeconds = Effect.map(Clock.currentTimeMillis, (ms) => Math.floor(ms / 1000))
 
@@ -103,13 +106,15 @@ export const makeAnthropicShaped = (client: HttpClient.HttpClient, options: Anth
     const chunks: Stream.Stream<Chunk, ProviderError> = Stream.unwrap(Effect.gen(function*() {
       const { response, secrets } = yield* open(deployment, chat, true)
       const created = yield* nowSeconds
-      const chatChunks = sseEvents(response, secrets, isFinalEvent).pipe(
-        Stream.takeWhile((event) => event.event !== "message_stop"),
-        Stream.mapEffect((event) => decodeWith(AnthropicEvent, event.data, secrets)),
-        Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(chat)), translateEvent)
+      // Each event is decoded once, here; the chat chunks translated from it are built typed.
+      const decode = translatedEvents(
+        (data) => decodeResult(AnthropicEvent, data, secrets),
+        initialStreamState(created, prefillWhitespace(chat)),
+        translateEvent
       )
+      const chatChunks = sseEvents(response, secrets, { isFinal: isFinalEvent, isEnd: isEndEvent, decode })
       const wire = operation.name === "responses" ? responsesEvents<ProviderError>(created)(chatChunks) : chatChunks
-      return Stream.mapEffect(wire, (chunk) => decodeWith(spec.chunk, chunk, secrets))
+      return wire as Stream.Stream<Chunk, ProviderError>
     }))
     return guardStream(spec, chunks)
   }

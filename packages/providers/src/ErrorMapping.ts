@@ -4,13 +4,14 @@
  * first row that matches decides the class. Every message is scrubbed of keys before it leaves here.
  */
 import {
+  asMidStream,
   Authentication,
   BadRequest,
   Connection,
   ContentPolicy,
   ContextWindowExceeded,
   MalformedResponse,
-  MidStream,
+  type MidStream,
   NotFound,
   Overloaded,
   type ProviderError,
@@ -374,9 +375,4 @@ export const malformed = (what: string, secrets: ReadonlyArray<string>, status?:
   })
 
 /** A failure after content was sent: the stream cannot be retried, only continued from `received`. */
-export const midStream = (cause: ProviderError, received: string): MidStream =>
-  cause._tag === "MidStream" ? cause : new MidStream({
-    message: `stream broke after content was sent: ${cause._tag}: ${cause.message}`,
-    received,
-    ...(cause.status === undefined ? {} : { status: cause.status })
-  })
+export const midStream: (cause: ProviderError, received: string) => MidStream = asMidStream

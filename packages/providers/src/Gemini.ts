@@ -33,7 +33,7 @@ import { embeddingTexts } from "./Embeddings.ts"
 import { secretsOf } from "./OpenAiCompatible.ts"
 import { chatRequestOf, chatToResponse, responsesEvents } from "./ResponsesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
-import { decodeResult, decodeWith, type JsonEvent, readJson, send, sseEvents } from "./Upstream.ts"
+import { decodeResult, decodeWith, type JsonEvent, readJson, send, sseEvents, translatedEvents } from "./Upstream.ts"
 
 /** The Gemini methods Switchyard calls. */
 export type GeminiMethod = "generateContent" | "streamGenerateContent" | "batchEmbedContents" | "predict"
@@ -129,11 +129,14 @@ export const makeGeminiShaped = (client: HttpClient.HttpClient, options: GeminiS
     const chunks: Stream.Stream<Chunk, ProviderError> = Stream.unwrap(Effect.gen(function*() {
       const { response, secrets } = yield* post(deployment, "streamGenerateContent", toGeminiRequest(chat), true)
       const created = yield* nowSeconds
-      const chatChunks = sseEvents(response, secrets, isFinalEvent, (event) => answer(event.data, secrets)).pipe(
-        Stream.mapAccum(() => initialGeminiState(created, deployment.model), translateGeminiEvent)
+      const decode = translatedEvents(
+        (data) => answer(data, secrets),
+        initialGeminiState(created, deployment.model),
+        translateGeminiEvent
       )
+      const chatChunks = sseEvents(response, secrets, { isFinal: isFinalEvent, decode })
       const wire = operation.name === "responses" ? responsesEvents<ProviderError>(created)(chatChunks) : chatChunks
-      return Stream.mapEffect(wire, (chunk) => decodeWith(spec.chunk, chunk, secrets))
+      return wire as Stream.Stream<Chunk, ProviderError>
     }))
     return guardStream(spec, chunks)
   }

@@ -12,7 +12,7 @@ import {
   UnsupportedOperation,
   type Wire
 } from "@switchyard/core"
-import { Config, Effect, Option, Redacted, Stream } from "effect"
+import { Config, Effect, Option, Redacted, Result, type Schema, Stream } from "effect"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { uploadForm } from "./Multipart.ts"
 import { guardStream } from "./StreamGuard.ts"
@@ -112,6 +112,14 @@ const isFinalEvent = (event: JsonEvent): boolean => {
   return typeof choice?.finish_reason === "string"
 }
 
+/** Decodes each event's data with the chunk schema, once, at the wire. */
+const decodeInto = <Chunk>(schema: Schema.Codec<Chunk, unknown>, secrets: ReadonlyArray<string>) =>
+(event: JsonEvent, out: Array<Chunk>): ProviderError | undefined => {
+  const decoded = decodeResult(schema, event.data, secrets)
+  if (Result.isFailure(decoded)) return decoded.failure
+  out.push(decoded.success)
+}
+
 /** Builds an OpenAI-shaped provider over a shared HttpClient. */
 export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiShapedOptions): Provider => {
   const supported = new Set<OperationName>(options.operations)
@@ -163,7 +171,7 @@ export const makeOpenAiShaped = (client: HttpClient.HttpClient, options: OpenAiS
     const chunks = Stream.unwrap(Effect.map(open(operation, deployment, request, true), ({ response, secrets }) =>
       spec.kind === "bytes"
         ? (audioChunks(response, secrets) as Stream.Stream<Chunk, ProviderError>)
-        : sseEvents(response, secrets, isFinalEvent, (event) => decodeResult(spec.chunk, event.data, secrets))))
+        : sseEvents(response, secrets, { isFinal: isFinalEvent, decode: decodeInto(spec.chunk, secrets) })))
     return guardStream(spec, chunks)
   }
 

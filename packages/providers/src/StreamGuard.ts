@@ -1,32 +1,33 @@
 /**
  * The rule that makes provider streams continuable: a failure before the first chunk is an ordinary
- * failure (the router may retry or fall back as for a plain call), a failure after it is `MidStream`
+ * failure (the router may retry or fall back as for a plain call), a break after it is `MidStream`
  * carrying the text that had arrived, so the router can continue elsewhere without losing or repeating text.
  */
-import type { Operation, ProviderError } from "@switchyard/core"
-import { Stream } from "effect"
-import { midStream } from "./ErrorMapping.ts"
+import { asMidStream, breaksStream, type Operation, type ProviderError } from "@switchyard/core"
+import { Cause, Effect, Stream } from "effect"
 
 /**
- * Guards a provider stream: counts what passed and converts failures after the first chunk to MidStream.
+ * Guards a provider stream: counts what passed and converts breaks after the first chunk to MidStream. An
+ * error that is the reply's own answer (a 400-class error event) keeps its class, as it would at the start.
  * Stalls are not detected here: the router times each pull with the deployment's stream timeout.
  */
 export const guardStream = <Chunk>(
   spec: NonNullable<Operation<string, any, any, Chunk>["stream"]>,
   chunks: Stream.Stream<Chunk, ProviderError>
-): Stream.Stream<Chunk, ProviderError> =>
-  Stream.suspend(() => {
+): Stream.Stream<Chunk, ProviderError> => {
+  const textOf = spec.kind === "text" ? spec.text : undefined
+  // One stage, counted per array of chunks: this runs for every chunk of every stream.
+  return Stream.transformPull(chunks, (pull) => {
     // Per subscription: the same stream value may be run twice, and each run has its own progress.
-    let sent = 0
+    let sent = false
     let received = ""
-    const textOf = spec.kind === "text" ? spec.text : () => ""
-    // Counted per array of chunks, not per chunk through an effect: this runs for every chunk of every stream.
-    return chunks.pipe(
-      Stream.mapArray((array) => {
-        sent += array.length
-        for (const chunk of array) received += textOf(chunk)
+    return Effect.succeed(Effect.mapBothEager(pull, {
+      onSuccess: (array) => {
+        sent = true
+        if (textOf !== undefined) for (const chunk of array) received += textOf(chunk)
         return array
-      }),
-      Stream.mapError((error) => (sent > 0 ? midStream(error, received) : error))
-    )
+      },
+      onFailure: (error) => (sent && !Cause.isDone(error) && breaksStream(error) ? asMidStream(error, received) : error)
+    }))
   })
+}

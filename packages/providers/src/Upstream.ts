@@ -177,34 +177,55 @@ interface RawEvent {
   readonly data: string
 }
 
+/** How one wire's event stream reads: which events complete a reply, and what each event becomes. */
+export interface SseWire<A> {
+  /** Whether an event makes the reply complete (a body that ends after it was not cut). */
+  readonly isFinal: (event: JsonEvent) => boolean
+  /** Whether an event is the end marker, like `data: [DONE]`: nothing after it is read as events. */
+  readonly isEnd?: (event: JsonEvent) => boolean
+  /**
+   * Turns one event into the stream's elements, pushed onto `out` (none, one or several); it returns a
+   * failure instead when the event does not decode. It is called once per event, in order, per stream.
+   */
+  readonly decode: (event: JsonEvent, out: Array<A>) => ProviderError | undefined
+}
+
 /**
- * A 2xx SSE body as JSON events, up to `data: [DONE]` or the end of the body. An error event fails the
- * stream with the error it describes; a frame that is not JSON is a MalformedResponse. A body that ends
- * before `[DONE]` or an event `isFinal` accepts was cut, even if the socket closed cleanly: it fails with
- * Connection rather than pass for a complete reply. `decode`, when given, turns each event into the
- * stream's element (a failure ends the stream like an error event).
+ * A `decode` for `sseEvents` that decodes each event once and feeds it through a translation from one
+ * vendor's events to the operation's chunks (Anthropic's or Gemini's events to chat chunks). Build one
+ * per stream: it holds that stream's translation state.
+ */
+export const translatedEvents = <E, S, A>(
+  decodeEvent: (data: unknown) => Result.Result<E, ProviderError>,
+  initial: S,
+  step: (state: S, event: E) => readonly [S, ReadonlyArray<A>]
+): SseWire<A>["decode"] => {
+  let state = initial
+  return (event, out) => {
+    const decoded = decodeEvent(event.data)
+    if (Result.isFailure(decoded)) return decoded.failure
+    const [next, items] = step(state, decoded.success)
+    state = next
+    for (const item of items) out.push(item)
+    return undefined
+  }
+}
+
+/**
+ * A 2xx SSE body as the elements `wire.decode` makes of its JSON events, up to `data: [DONE]` (or an
+ * event `wire.isEnd` accepts) or the end of the body. An error event fails the stream with the error it
+ * describes; a frame that is not JSON is a MalformedResponse. A body that ends before `[DONE]` or an
+ * event `isFinal` accepts was cut, even if the socket closed cleanly: it fails with Connection rather
+ * than pass for a complete reply.
  *
  * It is one hand-written stage rather than a chain of stream operators (text decoding, SSE framing,
  * `[DONE]`, JSON, decoding), because a chain costs allocations and effect steps per event and per open
  * stream. Events that arrive together are emitted together; a failure is raised after the events before it.
  */
-export const sseEvents: {
-  (
-    response: HttpClientResponse.HttpClientResponse,
-    secrets: ReadonlyArray<string>,
-    isFinal: (event: JsonEvent) => boolean
-  ): Stream.Stream<JsonEvent, ProviderError>
-  <A>(
-    response: HttpClientResponse.HttpClientResponse,
-    secrets: ReadonlyArray<string>,
-    isFinal: (event: JsonEvent) => boolean,
-    decode: (event: JsonEvent) => Result.Result<A, ProviderError>
-  ): Stream.Stream<A, ProviderError>
-} = <A>(
+export const sseEvents = <A>(
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>,
-  isFinal: (event: JsonEvent) => boolean,
-  decode?: (event: JsonEvent) => Result.Result<A, ProviderError>
+  wire: SseWire<A>
 ): Stream.Stream<A, ProviderError> =>
   Stream.fromChannel(Channel.fromTransform((_, scope) =>
     Effect.gen(function*() {
@@ -260,15 +281,15 @@ export const sseEvents: {
             return
           }
           const json: JsonEvent = { event: event.event, data }
-          if (isFinal(json)) ended = true
-          if (decode === undefined) out.push(json as A)
-          else {
-            const decoded = decode(json)
-            if (Result.isFailure(decoded)) {
-              failure = decoded.failure
-              return
-            }
-            out.push(decoded.success)
+          if (wire.isFinal(json)) ended = true
+          const error = wire.decode(json, out)
+          if (error !== undefined) {
+            failure = error
+            return
+          }
+          if (wire.isEnd?.(json) === true) {
+            done = true
+            return
           }
         }
         if (retry) failure = invalid("Retry")

@@ -58,6 +58,6 @@ layer(TestLayer, { excludeTestServices: true })("continuation over HTTP", (it) =
         // Every fault was served: one request per group up to the one that finished the reply.
         assert.deepStrictEqual(mock.requests().map((r) => r.deployment), [...faults.map((_, i) => `g${i}`), `g${faults.length}`])
       }),
-    { arbitrary: { runs: 40 } }
+    { arbitrary: { runs: 40 }, timeout: 30_000 }
   )
 })

@@ -98,6 +98,16 @@ layer(TestLayer, { excludeTestServices: true })("SSE streams against the mock up
       assert.strictEqual(error?._tag, "Overloaded")
     }))
 
+  for (const c of cases) {
+    it.effect(`${c.label}: a client's 400-class error event after 2 words keeps its class (no MidStream to continue)`, () =>
+      Effect.gen(function*() {
+        const { chunks, error } = yield* collectUntilFailure(yield* scripted(c, [Behave.sseErrorAfter(2, { type: "invalid_request_error", message: "bad tool schema" })]))
+        assert.strictEqual(error?._tag, "BadRequest")
+        assert.include(error?.message, "bad tool schema")
+        assert.strictEqual(textOf(c.operation, chunks), referencePrefix(2))
+      }))
+  }
+
   it.effect("an OpenAI error event before any chunk is ServerError", () =>
     Effect.gen(function*() {
       const { error } = yield* collectUntilFailure(yield* scripted(cases[0]!, [Behave.sseErrorAfter(0)]))

@@ -257,13 +257,16 @@ const openStream = <Req>(deps: HandlerDeps, operation: Operation<string, Req>, s
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
     )
     const overhead = state.overheadNow(stream.attempts)
-    const servedSoFar = (): Served => ({
-      deployment: stream.summary().deployments.at(-1) ?? stream.deployment,
-      attempts: stream.attempts,
-      // A continuation may have moved on to a fallback group after the stream opened.
-      fallbacks: Math.max(stream.fallbacks, fallbacksIn(stream.attempts)),
-      continuations: stream.summary().breaks
-    })
+    const servedSoFar = (): Served => {
+      const summary = stream.summary()
+      return {
+        deployment: summary.deployments.at(-1) ?? stream.deployment,
+        attempts: stream.attempts,
+        // A continuation may have moved on to a fallback group after the stream opened.
+        fallbacks: Math.max(stream.fallbacks, fallbacksIn(stream.attempts)),
+        continuations: summary.breaks
+      }
+    }
     const headers = servedHeaders(servedSoFar(), overhead)
     // The span ends with the handler, when the headers go out; the log line comes at the stream's end.
     state.traceRoute(servedSoFar(), 200)

@@ -64,7 +64,8 @@ router_settings:
     } finally {
       await env.close()
     }
-  })
+    // The continuation's first usage estimate loads the tokenizer, which takes seconds on a busy machine.
+  }, 20_000)
 })
 
 describe("health", () => {

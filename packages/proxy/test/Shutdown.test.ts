@@ -14,22 +14,28 @@ import { fileURLToPath } from "node:url"
 const BIN = fileURLToPath(new URL("../bin/switchyard.js", import.meta.url))
 const WORDS = Array.from({ length: 12 }, (_, i) => `word${i} `)
 
-/** An OpenAI-compatible upstream that streams one chat chunk every `gapMillis`. */
-const slowUpstream = async (gapMillis: number): Promise<{ server: Server; url: string }> => {
+/**
+ * An OpenAI-compatible upstream that streams the first word at once and the rest when the test calls
+ * `release`; until then the stream stays open, as long as a slow reply would.
+ */
+const gatedUpstream = async (): Promise<{ server: Server; url: string; release: () => void }> => {
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const chunk = (word: string) =>
+    `data: ${JSON.stringify({ id: "s", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: word } }] })}\n\n`
   const server = createServer((req, res) => {
     req.resume()
     req.on("end", async () => {
       res.writeHead(200, { "content-type": "text/event-stream" })
-      for (const word of WORDS) {
-        if (res.destroyed) return
-        res.write(`data: ${JSON.stringify({ id: "s", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: word } }] })}\n\n`)
-        await new Promise((resolve) => setTimeout(resolve, gapMillis))
-      }
+      res.write(chunk(WORDS[0]!))
+      await released
+      if (res.destroyed) return
+      for (const word of WORDS.slice(1)) res.write(chunk(word))
       res.end("data: [DONE]\n\n")
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` }
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, release }
 }
 
 /** Starts the CLI on a free port and resolves with its URL once it printed the ready line. */
@@ -41,17 +47,28 @@ const startCli = (apiBase: string, drainSeconds: number) => {
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
+  const waiting: Array<{ readonly text: string; readonly resolve: () => void }> = []
+  const append = (data: Buffer) => {
+    output += data.toString()
+    for (const w of waiting.filter((w) => output.includes(w.text))) {
+      waiting.splice(waiting.indexOf(w), 1)
+      w.resolve()
+    }
+  }
+  /** Resolves once the CLI has printed `text`. */
+  const printed = (text: string) =>
+    output.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => void waiting.push({ text, resolve }))
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.on("data", (data: Buffer) => {
-      output += data.toString()
+      append(data)
       const match = /listening on (http:\/\/\S+)/.exec(output)
       if (match) resolve(match[1]!)
     })
-    child.stderr!.on("data", (data: Buffer) => (output += data.toString()))
+    child.stderr!.on("data", append)
     exited.then(() => reject(new Error(`the CLI exited before it was ready:\n${output}`)))
   })
-  return { child, url, exited, output: () => output }
+  return { child, url, exited, printed, output: () => output }
 }
 
 const openStream = async (url: string) => {
@@ -86,14 +103,16 @@ afterEach(() => {
 
 describe("graceful shutdown", () => {
   it("on SIGTERM an open stream still completes, new connections are refused, and the process exits", async () => {
-    const upstream = await slowUpstream(60)
+    const upstream = await gatedUpstream()
     const cli = startCli(upstream.url, 10)
-    cleanup.push(() => cli.child.kill("SIGKILL"), () => upstream.server.close())
+    cleanup.push(() => cli.child.kill("SIGKILL"), () => upstream.release(), () => upstream.server.close())
     const url = await cli.url
     const stream = await openStream(url)
     cli.child.kill("SIGTERM")
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    await cli.printed("draining open requests")
     await expect(fetch(`${url}/health/liveliness`)).rejects.toThrow()
+    // The stream is still open while the gateway drains; only now does the upstream finish it.
+    upstream.release()
     const { text, complete } = await stream.rest
     expect(complete).toBe(true)
     expect(contentOf(text)).toBe(WORDS.join(""))
@@ -103,9 +122,10 @@ describe("graceful shutdown", () => {
   }, 20_000)
 
   it("past the drain deadline an open stream is cut, never completed", async () => {
-    const upstream = await slowUpstream(300)
+    // The upstream is never released: only the drain deadline can end this stream.
+    const upstream = await gatedUpstream()
     const cli = startCli(upstream.url, 0.3)
-    cleanup.push(() => cli.child.kill("SIGKILL"), () => upstream.server.close())
+    cleanup.push(() => cli.child.kill("SIGKILL"), () => upstream.release(), () => upstream.server.close())
     const url = await cli.url
     const stream = await openStream(url)
     const signalled = Date.now()

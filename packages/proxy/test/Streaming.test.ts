@@ -93,7 +93,8 @@ describe("a stream that breaks and cannot be continued", () => {
 /** A provider whose streams are driven by the test: each chunk waits for the test to release it. */
 const steppedProvider = () => {
   const gates: Array<Deferred.Deferred<void>> = Array.from({ length: 4 }, () => Deferred.makeUnsafe<void>())
-  let closed = false
+  let markClosed: () => void = () => {}
+  const closed = new Promise<void>((resolve) => (markClosed = resolve))
   const provider: Provider = {
     name: "stepped",
     operations: new Set(operationNames),
@@ -106,13 +107,12 @@ const steppedProvider = () => {
           : { id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: `part${i} ` } }] }
       return Stream.fromIterable([0, 1, 2, 3]).pipe(
         Stream.mapEffect((i) => (i === 0 ? Effect.succeed(chunk(i)) : Effect.as(Deferred.await(gates[i]!), chunk(i)))),
-        Stream.ensuring(Effect.sync(() => {
-          closed = true
-        }))
+        Stream.ensuring(Effect.sync(() => markClosed()))
       ) as Stream.Stream<Chunk>
     }
   }
-  return { provider, release: (i: number) => Deferred.doneUnsafe(gates[i]!, Effect.void), closed: () => closed }
+  /** `closed` resolves when the upstream stream has been closed. */
+  return { provider, release: (i: number) => Deferred.doneUnsafe(gates[i]!, Effect.void), closed }
 }
 
 const steppedConfig = `
@@ -153,11 +153,9 @@ describe("streaming without buffering", () => {
       const reader = r.body!.getReader()
       expect(new TextDecoder().decode((await reader.read()).value)).toContain("part0")
       controller.abort()
-      for (let i = 0; i < 100 && !stepped.closed(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-      expect(stepped.closed()).toBe(true)
-      for (let i = 0; i < 100 && !gateway.logs.some((l) => l.includes("status=499")); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      // Each wait is an event; a gateway that never closes the upstream or logs the 499 fails by the test timeout.
+      await stepped.closed
+      await gateway.logged("status=499")
       expect(gateway.logs.some((l) => l.includes("status=499"))).toBe(true)
     } finally {
       await gateway.close()

@@ -14,6 +14,8 @@ export interface TestGateway {
   readonly url: string
   /** Every log line written while it ran (logfmt). */
   readonly logs: Array<string>
+  /** Resolves once a log line containing `text` has been written (at once if one was). */
+  readonly logged: (text: string) => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -32,7 +34,16 @@ export const startGateway = async (
 ): Promise<TestGateway> => {
   const loaded: LoadedConfig = await Effect.runPromise(parseConfig(yaml))
   const logs: Array<string> = []
-  const capture = Logger.map(Logger.formatLogFmt, (line) => void logs.push(line))
+  const waiting: Array<{ readonly text: string; readonly resolve: () => void }> = []
+  const capture = Logger.map(Logger.formatLogFmt, (line) => {
+    logs.push(line)
+    for (const w of waiting.filter((w) => line.includes(w.text))) {
+      waiting.splice(waiting.indexOf(w), 1)
+      w.resolve()
+    }
+  })
+  const logged = (text: string) =>
+    logs.some((l) => l.includes(text)) ? Promise.resolve() : new Promise<void>((resolve) => void waiting.push({ text, resolve }))
   const providersLayer = Array.isArray(providers)
     ? Layer.succeed(Providers, Providers.fromList(providers))
     : providers as Layer.Layer<Providers>
@@ -49,6 +60,7 @@ export const startGateway = async (
   return {
     url: `http://127.0.0.1:${address.port}`,
     logs,
+    logged,
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
