@@ -5,6 +5,7 @@
  */
 import { Config, Effect, Redacted } from "effect"
 import { type ConfigIssue, invalidConfig, type InvalidConfig, type ModelInfo, type SwitchyardConfig } from "./Config.ts"
+import { splitModel } from "./ProviderInference.ts"
 
 /** One upstream: a model at a provider, with its limits, timeouts and costs. */
 export interface Deployment {
@@ -31,6 +32,8 @@ export interface Deployment {
   /** Whether the upstream continues a trailing assistant message (prefill); the provider's default if unset. */
   readonly supportsPrefill: boolean | undefined
   readonly info: ModelInfo
+  /** A bare `*` deployment: it serves any provider, decided per request from the requested name. */
+  readonly anyProvider?: boolean
 }
 
 const ENV_PREFIX = "os.environ/"
@@ -65,15 +68,16 @@ export const compileDeployments = (
       const id = entry.model_info?.id ?? `${entry.model_name}#${n}`
       if (seen.has(id)) issues.push({ path: `model_list[${i}].model_info.id`, message: `duplicate deployment id "${id}"` })
       seen.add(id)
-      const slash = p.model.indexOf("/")
+      // Decoding already qualified bare names; `*` alone is the one name left without a provider.
+      const ref = splitModel(p.model) ?? { provider: p.model, model: p.model }
       const apiKey = yield* resolve(p.api_key, `${at}.api_key`, issues)
       const apiBase = yield* resolve(p.api_base, `${at}.api_base`, issues)
       const apiVersion = yield* resolve(p.api_version, `${at}.api_version`, issues)
       deployments.push({
         id,
         group: entry.model_name,
-        provider: p.model.slice(0, slash),
-        model: p.model.slice(slash + 1),
+        provider: ref.provider,
+        model: ref.model,
         apiBase: apiBase && Redacted.value(apiBase),
         apiKey,
         apiVersion: apiVersion && Redacted.value(apiVersion),
@@ -87,7 +91,8 @@ export const compileDeployments = (
         cooldownMillis: seconds(p.cooldown_time),
         tags: p.tags ?? [],
         supportsPrefill: p.supports_prefill,
-        info: entry.model_info ?? {}
+        info: entry.model_info ?? {},
+        ...(p.model === "*" ? { anyProvider: true } : {})
       })
     }
     if (issues.length > 0) return yield* invalidConfig(issues)
