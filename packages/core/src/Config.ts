@@ -215,10 +215,13 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 /** The sections where LiteLLM reads an empty value (`api_key:`) as "not set". */
 const emptyAsUnset = ["router_settings", "litellm_settings", "general_settings"] as const
 
+/** Switchyard's own keys where `null` means something (`continuation_prompt: null` turns it off). */
+const nullMeaningful = new Set(["continuation_prompt"])
+
 /** Drops the keys LiteLLM would read as unset: `key:` with no value, and empty strings. */
 const withoutEmpty = (section: unknown): unknown =>
   isRecord(section)
-    ? Object.fromEntries(Object.entries(section).filter(([, v]) => v !== null && v !== ""))
+    ? Object.fromEntries(Object.entries(section).filter(([k, v]) => (v !== null || nullMeaningful.has(k)) && v !== ""))
     : section
 
 /** The input with LiteLLM's empty values removed, so `api_key:` means what it means there. */

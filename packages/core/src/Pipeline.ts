@@ -8,6 +8,7 @@ import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
   type Attempt,
+  BadRequest,
   failurePolicy,
   NoDeploymentAvailable,
   type ProviderError,
@@ -20,6 +21,11 @@ import { defaults, type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
 import { type Candidate, isHealthy, pick } from "./Routing.ts"
+import { contentFiltered } from "./ContentFilter.ts"
+import { makeDeploymentFilter } from "./DeploymentFilter.ts"
+import { bindDeployment, makeResolver } from "./ModelResolution.ts"
+import { readControls, type RequestControls, upstreamRequest } from "./RequestControls.ts"
+import { makeRetryOverrides } from "./RetryOverrides.ts"
 
 /** A successful routed call: the response and how it was obtained. */
 export interface Routed<A> {
@@ -33,9 +39,6 @@ export interface Routed<A> {
   /** How many fallback groups were entered. */
   readonly fallbacks: number
 }
-
-/** Request fields that steer the router and are never sent upstream. */
-const controlFields: ReadonlyArray<string> = ["fallbacks", "disable_fallbacks"]
 
 /** The mutable record of one request's way through the pipeline. It lives on one fiber at a time. */
 export interface Journey {
@@ -60,6 +63,8 @@ export interface Journey {
   readonly disableFallbacks: boolean
   /** The last failure an upstream gave: what the client is told, even if a cooldown ended the journey. */
   lastProviderError: ProviderError | undefined
+  /** What the request asked of the router (timeouts, retries, tags). */
+  readonly controls: RequestControls
 }
 
 /**
@@ -80,7 +85,7 @@ export type ScopeMode = "close" | "keep"
 /** The pipeline of one router. */
 export interface Pipeline {
   /** Starts a journey for a request, or fails if it names an unknown model. */
-  readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel>
+  readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel | AllAttemptsFailed>
   /** Runs the plan from group `index` on. `Scoped` results carry the attempt's open scope. */
   readonly run: <A>(
     journey: Journey,
@@ -109,6 +114,10 @@ export const withDeadline = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => Effect.timeoutOrElse(self, { duration: millis, orElse: () => Effect.fail(onTimeout()) })
 
+/** A request whose router control fields are invalid: it fails as the client's fault, before any attempt. */
+const rejected = (model: string, message: string) =>
+  new AllAttemptsFailed({ model, attempts: [], lastError: new BadRequest({ status: 400, message }), message })
+
 /** Builds the pipeline over a router's deployments, policy, providers and state. */
 export const makePipeline = (
   deployments: ReadonlyArray<Deployment>,
@@ -124,6 +133,9 @@ export const makePipeline = (
     for (const d of deployments) if (providers.get(d.provider)!.operations.has(name)) byGroup.get(d.group)!.push(d)
     routable.set(name, byGroup)
   }
+  const resolver = makeResolver(deployments, policy.settings)
+  const narrow = makeDeploymentFilter(policy.settings)
+  const retryPolicyFor = makeRetryOverrides(policy)
   const strategy = policy.settings.routing_strategy ?? "simple-shuffle"
   const cooldownsOn = policy.settings.disable_cooldowns !== true
 
@@ -175,13 +187,18 @@ export const makePipeline = (
     timeoutOf: (deployment: Deployment) => number
   ): Effect.Effect<Scoped<A>, GroupFailure> =>
     Effect.gen(function*() {
-      const members = membersOf(journey, group)
+      const target = resolver.resolve(group)!
+      const served = membersOf(journey, target.group)
       const tried = (journey.attemptsPerGroup.get(group) ?? 0) + 1
       journey.attemptsPerGroup.set(group, tried)
       const broke = journey.resumedAfter
       if (broke !== undefined && tried > 1 + policy.retriesFor(broke.error, broke.deployment)) {
         return yield* Effect.fail(groupFailure(broke.error, tried))
       }
+      const members = yield* narrow(
+        target.deploymentId === undefined ? served : served.filter((d) => d.id === target.deploymentId),
+        { group, request: journey.request, tags: journey.controls.tags }
+      ).pipe(Effect.mapError((error) => groupFailure(error, tried)))
       if (members.length === 0) {
         const error = new UnsupportedOperation({
           operation: journey.operation.name,
@@ -196,15 +213,26 @@ export const makePipeline = (
       const fresh = healthy.filter((c) => !journey.failed.has(c.deployment.id))
       const pool = fresh.length > 0 ? fresh : healthy.filter((c) => !journey.excluded.has(c.deployment.id))
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
-      const { deployment } = yield* pick(strategy, pool)
-      const provider = providers.get(deployment.provider)!
-      const timeoutMillis = timeoutOf(deployment)
+      const deployment = bindDeployment((yield* pick(strategy, pool)).deployment, target)
+      const provider = providers.get(deployment.provider)
+      if (provider === undefined) {
+        const error = new UnsupportedOperation({
+          operation: journey.operation.name,
+          message: `"${group}" resolves to provider "${deployment.provider}", which is not available`
+        })
+        return yield* Effect.fail(groupFailure(error, tried))
+      }
+      const asked = mode === "keep" ? journey.controls.streamTimeoutMillis ?? journey.controls.timeoutMillis : journey.controls.timeoutMillis
+      const timeoutMillis = asked ?? timeoutOf(deployment)
       const scope = yield* Scope.make()
       const lease = yield* state.acquire(deployment.id)
       const outcome: { latencyMillis: number | undefined; tokens: number } = { latencyMillis: undefined, tokens: 0 }
       yield* Scope.addFinalizer(scope, Effect.suspend(() => state.release(deployment.id, lease, outcome as CallOutcome)))
       const exit = yield* withDeadline(
-        action(provider, deployment, journey.request, outcome),
+        action(provider, deployment, journey.request, outcome).pipe(Effect.flatMap((value) => {
+          const filtered = contentFiltered(value)
+          return filtered === undefined ? Effect.succeed(value) : Effect.fail(filtered)
+        })),
         timeoutMillis,
         () => new Timeout({ message: `no reply from ${deployment.id} within ${timeoutMillis}ms` })
       ).pipe(
@@ -234,8 +262,17 @@ export const makePipeline = (
     const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
     const declared = list === "general" && journey.requestedFallbacks !== undefined
       ? journey.requestedFallbacks
-      : policy.fallbacks(journey.model, list)
+      : configuredFallbacks(journey.model, list)
     return [...new Set(declared)].filter((g) => g !== journey.model).slice(0, policy.maxFallbacks)
+  }
+
+  /** The configured fallbacks of a requested name: its own entry, its group's, else the `"*"` entry. */
+  const configuredFallbacks = (name: string, list: Parameters<Policy["fallbacks"]>[1]) => {
+    const own = policy.fallbacks(name, list)
+    if (own.length > 0) return own
+    const group = resolver.resolve(name)?.group
+    const ofGroup = group === undefined || group === name ? [] : policy.fallbacks(group, list)
+    return ofGroup.length > 0 ? ofGroup : policy.fallbacks("*", list)
   }
 
   const stopsFallback = (failure: GroupFailure) =>
@@ -244,7 +281,8 @@ export const makePipeline = (
   const run: Pipeline["run"] = (journey, action, mode, timeoutOf, index = 0) => {
     const group = journey.plan[index]!
     journey.entered = index
-    return Effect.retry(attempt(journey, group, action, mode, timeoutOf), policy.retrySchedule).pipe(
+    const retries = retryPolicyFor(resolver.resolve(group)!.group, journey.controls.numRetries)
+    return Effect.retry(attempt(journey, group, action, mode, timeoutOf), retries.retrySchedule).pipe(
       Effect.map((scoped) => ({
         response: scoped,
         group,
@@ -267,16 +305,14 @@ export const makePipeline = (
   const start: Pipeline["start"] = (operation, request) => {
     const body = request as Record<string, unknown>
     const model = String(body.model)
-    const known = routable.get(operation.name)!
-    if (!known.has(model)) return Effect.fail(new UnknownModel({ model, message: `model "${model}" is not configured` }))
-    const requested = Array.isArray(body.fallbacks) ? body.fallbacks.map(String) : undefined
-    const unknown = requested?.find((g) => !known.has(g))
+    const controls = readControls(body, model)
+    if (typeof controls === "string") return Effect.fail(rejected(model, controls))
+    const unknown = [model, ...controls.fallbacks ?? []].find((name) => resolver.resolve(name) === undefined)
     if (unknown !== undefined) {
-      return Effect.fail(new UnknownModel({ model: unknown, message: `fallback model "${unknown}" is not configured` }))
+      const what = unknown === model ? "model" : "fallback model"
+      return Effect.fail(new UnknownModel({ model: unknown, message: `${what} "${unknown}" is not configured` }))
     }
-    const upstream = controlFields.some((f) => f in body)
-      ? Object.fromEntries(Object.entries(body).filter(([k]) => !controlFields.includes(k)))
-      : body
+    const upstream = upstreamRequest(body)
     // Built when the effect runs, not when it is created, so a routed effect can be run again afresh.
     return Effect.sync((): Journey => ({
       operation,
@@ -290,9 +326,10 @@ export const makePipeline = (
       planned: false,
       entered: 0,
       resumedAfter: undefined,
-      requestedFallbacks: requested,
-      disableFallbacks: body.disable_fallbacks === true,
-      lastProviderError: undefined
+      requestedFallbacks: controls.fallbacks,
+      disableFallbacks: controls.disableFallbacks,
+      lastProviderError: undefined,
+      controls
     }))
   }
 
