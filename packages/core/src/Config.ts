@@ -353,9 +353,47 @@ const yamlOptions = {
   customTags: (tags: Array<YamlTag>) => tags.filter((t) => t.tag !== "tag:yaml.org,2002:timestamp").map(pyYamlBool)
 } as const
 
-/** Parses YAML text (YAML 1.1, as LiteLLM does) and decodes it. */
-export const parseConfig = (text: string): Effect.Effect<LoadedConfig, InvalidConfig> =>
+/** Reads YAML text the way LiteLLM does (YAML 1.1), without decoding it. */
+export const readYaml = (text: string): Effect.Effect<unknown, InvalidConfig> =>
   Effect.try({
     try: () => parseYaml(text, yamlOptions as never) as unknown,
     catch: (e) => invalidConfig([{ path: "", message: `not valid YAML: ${(e as Error).message}` }])
-  }).pipe(Effect.flatMap(decodeConfig))
+  })
+
+/** Parses YAML text (YAML 1.1, as LiteLLM does) and decodes it. */
+export const parseConfig = (text: string): Effect.Effect<LoadedConfig, InvalidConfig> =>
+  Effect.flatMap(readYaml(text), decodeConfig)
+
+/** The keys that name other models; a config that failed on them is checked further without them. */
+const referenceKeys = ["fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "model_group_alias"]
+
+/** A salvaged config and, for each of its model entries, the index the entry had in the file. */
+export interface Salvaged {
+  readonly input: unknown
+  readonly modelIndexes: ReadonlyArray<number>
+}
+
+/**
+ * What is still checkable in a config that failed to decode: the model entries and sections that decode
+ * on their own, without the model references (already reported). `--check` runs the later stages
+ * (providers, environment, auth) on it, so one run reports every problem.
+ */
+export const salvageConfig = (raw: unknown): Salvaged => {
+  const input = dropEmptyValues(raw)
+  if (!isRecord(input)) return { input, modelIndexes: [] }
+  const sections = { router_settings: RouterSettings, litellm_settings: LitellmSettings, general_settings: GeneralSettings }
+  const out: Record<string, unknown> = {}
+  for (const [key, schema] of Object.entries(sections)) {
+    const section = input[key]
+    if (!isRecord(section)) continue
+    const kept = Object.fromEntries(Object.entries(section).filter(([k]) => !referenceKeys.includes(k)))
+    if (Schema.is(schema as Schema.Top)(kept)) out[key] = kept
+  }
+  const entries: ReadonlyArray<unknown> = Array.isArray(input.model_list) ? input.model_list : []
+  const modelIndexes = entries.flatMap((e, i) => {
+    const model = isRecord(e) && isRecord(e.litellm_params) ? e.litellm_params.model : undefined
+    return Schema.is(ModelEntry)(e) && typeof model === "string" && qualify(model) !== undefined ? [i] : []
+  })
+  out.model_list = modelIndexes.map((i) => entries[i])
+  return { input: out, modelIndexes }
+}

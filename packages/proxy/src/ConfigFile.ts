@@ -1,21 +1,37 @@
 /**
- * Loading a config file and checking it the way the gateway will use it: YAML decode, then every
- * deployment compiled against the real providers (provider prefixes, `os.environ/` references) and the
- * gateway's own keys resolved. A config that passes `check` starts.
+ * Loading a config file and checking it the way the gateway will use it: YAML, schema, model references,
+ * then every deployment compiled against the real providers (provider prefixes, `os.environ/` references)
+ * and the gateway's own keys resolved. Every stage runs, even after an earlier one failed, so one run
+ * reports every problem; a config that passes `check` starts.
  */
-import { type InvalidConfig, invalidConfig, type LoadedConfig, parseConfig, type Providers, Router, RouterState } from "@switchyard/core"
+import {
+  type ConfigIssue,
+  decodeConfig,
+  type InvalidConfig,
+  invalidConfig,
+  type LoadedConfig,
+  parseConfig,
+  type Providers,
+  readYaml,
+  Router,
+  RouterState,
+  salvageConfig
+} from "@switchyard/core"
 // The settings module alone: the package index loads the Redis client.
 import { redisTargetFromSettings } from "@switchyard/redis/settings"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger } from "effect"
 import { readFile } from "node:fs/promises"
 import { Auth } from "./Auth.ts"
 
-/** Reads and decodes a config file; an unreadable file is reported like any other config issue. */
-export const loadConfigFile = (path: string): Effect.Effect<LoadedConfig, InvalidConfig> =>
+const readText = (path: string): Effect.Effect<string, InvalidConfig> =>
   Effect.tryPromise({
     try: () => readFile(path, "utf8"),
     catch: (e) => invalidConfig([{ path: "", message: `cannot read ${path}: ${(e as Error).message}` }])
-  }).pipe(Effect.flatMap(parseConfig))
+  })
+
+/** Reads and decodes a config file; an unreadable file is reported like any other config issue. */
+export const loadConfigFile = (path: string): Effect.Effect<LoadedConfig, InvalidConfig> =>
+  readText(path).pipe(Effect.flatMap(parseConfig))
 
 /** Builds everything the config describes once, without serving, and reports what is wrong with it. */
 export const checkConfig = (loaded: LoadedConfig): Effect.Effect<void, InvalidConfig, Providers> =>
@@ -29,8 +45,57 @@ export const checkConfig = (loaded: LoadedConfig): Effect.Effect<void, InvalidCo
       ...yield* issuesOf(Layer.effectDiscard(redisTargetFromSettings(loaded.config.router_settings)))
     ]
     if (issues.length > 0) return yield* invalidConfig(issues)
+  }).pipe(
+    // The router logs the config's warnings when it is built; the check returns them instead, so the
+    // gateway that starts afterwards prints each warning once.
+    Effect.provide(Logger.layer([]))
+  )
+
+/** What `--check` found: the config when it is usable, every problem, and every warning once. */
+export interface CheckReport {
+  readonly loaded: LoadedConfig | undefined
+  readonly issues: ReadonlyArray<ConfigIssue>
+  readonly warnings: ReadonlyArray<ConfigIssue>
+}
+
+const issuesOf = <A, R>(effect: Effect.Effect<A, InvalidConfig, R>) =>
+  effect.pipe(Effect.as([] as ReadonlyArray<ConfigIssue>), Effect.catch((e) => Effect.succeed(e.issues)))
+
+/** `model_list[k]…` of a salvaged config, renamed to the entry's index in the file. */
+const reindex = (issue: ConfigIssue, indexes: ReadonlyArray<number>): ConfigIssue => {
+  const match = /^model_list\[(\d+)\]/.exec(issue.path)
+  if (match === null) return issue
+  return { ...issue, path: `model_list[${indexes[Number(match[1])]}]${issue.path.slice(match[0].length)}` }
+}
+
+const distinct = (issues: ReadonlyArray<ConfigIssue>) =>
+  [...new Map(issues.map((i) => [`${i.path}\u0000${i.message}`, i])).values()]
+
+/**
+ * Every stage on a config file, reporting all problems at once: when decoding fails, the parts that
+ * still decode (see `salvageConfig`) go through the provider, environment and auth checks anyway.
+ */
+export const checkConfigFile = (path: string): Effect.Effect<CheckReport, never, Providers> =>
+  Effect.gen(function*() {
+    const raw = yield* Effect.result(Effect.flatMap(readText(path), readYaml))
+    if (raw._tag === "Failure") return { loaded: undefined, issues: raw.failure.issues, warnings: [] }
+    const decoded = yield* Effect.result(decodeConfig(raw.success))
+    if (decoded._tag === "Success") {
+      const issues = yield* issuesOf(checkConfig(decoded.success))
+      return { loaded: issues.length === 0 ? decoded.success : undefined, issues, warnings: decoded.success.warnings }
+    }
+    const salvaged = salvageConfig(raw.success)
+    const partial = yield* Effect.result(decodeConfig(salvaged.input))
+    const later = partial._tag === "Success"
+      ? (yield* issuesOf(checkConfig(partial.success))).map((i) => reindex(i, salvaged.modelIndexes))
+      : []
+    return {
+      loaded: undefined,
+      issues: distinct([...decoded.failure.issues, ...later]),
+      warnings: partial._tag === "Success" ? partial.success.warnings.map((w) => reindex(w, salvaged.modelIndexes)) : []
+    }
   })
 
 /** The report of a bad config: one `path: message` line per issue. */
-export const formatIssues = (error: InvalidConfig): string =>
+export const formatIssues = (error: { readonly issues: ReadonlyArray<ConfigIssue> }): string =>
   error.issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n")
