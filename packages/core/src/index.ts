@@ -1,5 +1,12 @@
 /** Switchyard core: the engine that compiles a LiteLLM-shaped config into one routing pipeline. */
 export * from "./Config.ts"
+export * from "./ContentFilter.ts"
+export * from "./DeploymentFilter.ts"
+export * from "./ModelResolution.ts"
+export * from "./ProviderInference.ts"
+export * from "./RequestControls.ts"
+export * from "./RetryOverrides.ts"
+export * from "./SettingsMerge.ts"
 export * from "./Deployment.ts"
 export * from "./Errors.ts"
 export { operationNames, operations } from "./Operation.ts"
