@@ -19,7 +19,7 @@ import {
 } from "@switchyard/core"
 // The settings module alone: the package index loads the Redis client.
 import { redisTargetFromSettings } from "@switchyard/redis/settings"
-import { Effect, Layer, Logger } from "effect"
+import { ConfigProvider, Effect, Layer, Logger } from "effect"
 import { readFile } from "node:fs/promises"
 import { Auth } from "./Auth.ts"
 
@@ -61,19 +61,24 @@ export interface CheckReport {
 const issuesOf = <A, R>(effect: Effect.Effect<A, InvalidConfig, R>) =>
   effect.pipe(Effect.as([] as ReadonlyArray<ConfigIssue>), Effect.catch((e) => Effect.succeed(e.issues)))
 
-/** `model_list[k]…` of a salvaged config, renamed to the entry's index in the file. */
-const reindex = (issue: ConfigIssue, indexes: ReadonlyArray<number>): ConfigIssue => {
-  const match = /^model_list\[(\d+)\]/.exec(issue.path)
-  if (match === null) return issue
-  return { ...issue, path: `model_list[${indexes[Number(match[1])]}]${issue.path.slice(match[0].length)}` }
-}
-
 const distinct = (issues: ReadonlyArray<ConfigIssue>) =>
   [...new Map(issues.map((i) => [`${i.path}\u0000${i.message}`, i])).values()]
 
+/** Every variable is set: the router's later stages (providers, …) are checked past an unset one too. */
+const everyVariableSet = ConfigProvider.layer(
+  ConfigProvider.make((path) => Effect.succeed(ConfigProvider.makeValue(`placeholder-${path.join("_")}`)))
+)
+
+/** The issues of every later stage: with the real environment, and past its unset variables. */
+const laterStages = (loaded: LoadedConfig) =>
+  Effect.map(
+    Effect.all([issuesOf(checkConfig(loaded)), issuesOf(checkConfig(loaded).pipe(Effect.provide(everyVariableSet)))]),
+    ([real, past]) => distinct([...real, ...past])
+  )
+
 /**
- * Every stage on a config file, reporting all problems at once: when decoding fails, the parts that
- * still decode (see `salvageConfig`) go through the provider, environment and auth checks anyway.
+ * Every stage on a config file, reporting all problems at once: when decoding fails, what still decodes
+ * (see `salvageConfig`) goes through the reference, provider, environment and auth checks anyway.
  */
 export const checkConfigFile = (path: string): Effect.Effect<CheckReport, never, Providers> =>
   Effect.gen(function*() {
@@ -81,18 +86,24 @@ export const checkConfigFile = (path: string): Effect.Effect<CheckReport, never,
     if (raw._tag === "Failure") return { loaded: undefined, issues: raw.failure.issues, warnings: [] }
     const decoded = yield* Effect.result(decodeConfig(raw.success))
     if (decoded._tag === "Success") {
-      const issues = yield* issuesOf(checkConfig(decoded.success))
+      const issues = yield* laterStages(decoded.success)
       return { loaded: issues.length === 0 ? decoded.success : undefined, issues, warnings: decoded.success.warnings }
     }
     const salvaged = salvageConfig(raw.success)
-    const partial = yield* Effect.result(decodeConfig(salvaged.input))
-    const later = partial._tag === "Success"
-      ? (yield* issuesOf(checkConfig(partial.success))).map((i) => reindex(i, salvaged.modelIndexes))
-      : []
+    const atPlaceholder = (i: ConfigIssue) => salvaged.placeholders.some((n) => i.path.startsWith(`model_list[${n}]`))
+    // With the references they can be checked; without them, the stages after them can.
+    const withReferences = yield* Effect.result(decodeConfig(salvaged.input))
+    const partial = withReferences._tag === "Success"
+      ? withReferences
+      : yield* Effect.result(decodeConfig(salvageConfig(raw.success, false).input))
+    const later = [
+      ...(withReferences._tag === "Failure" ? withReferences.failure.issues : []),
+      ...(partial._tag === "Success" ? yield* laterStages(partial.success) : partial.failure.issues)
+    ]
     return {
       loaded: undefined,
-      issues: distinct([...decoded.failure.issues, ...later]),
-      warnings: partial._tag === "Success" ? partial.success.warnings.map((w) => reindex(w, salvaged.modelIndexes)) : []
+      issues: distinct([...decoded.failure.issues, ...later.filter((i) => !atPlaceholder(i))]),
+      warnings: partial._tag === "Success" ? partial.success.warnings.filter((w) => !atPlaceholder(w)) : []
     }
   })
 
