@@ -208,7 +208,11 @@ export interface LoadedConfig {
  */
 const deliberate: Readonly<Record<string, string>> = {
   max_retries: "ignored: Switchyard retries in the router (num_retries, retry_policy), never inside one deployment's client",
-  drop_params: "ignored: Switchyard forwards request fields as the client sent them"
+  drop_params: "ignored: Switchyard forwards request fields as the client sent them",
+  ...Object.fromEntries(
+    ["temperature", "max_tokens", "top_p", "seed", "stop", "frequency_penalty", "presence_penalty", "extra_headers", "organization"]
+      .map((k) => [k, "not applied: LiteLLM adds it to every call of the deployment, Switchyard sends the request as the client wrote it"])
+  )
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -28,8 +28,6 @@ export interface Addressable {
 export interface Resolver {
   /** The target a name stands for, or `undefined` when nothing in the config serves it. */
   readonly resolve: (name: string) => Target | undefined
-  /** Aliases that `/v1/models` should list (those not marked `hidden`). */
-  readonly visibleAliases: ReadonlyArray<string>
 }
 
 /** The alias map of `model_group_alias`: both the string form and `{ model, hidden }`. */
@@ -77,8 +75,7 @@ export const makeResolver = (deployments: ReadonlyArray<Addressable>, settings: 
       if (groups.has(name)) return direct(name)
       const alias = aliases.get(name)
       return direct(alias === undefined ? name : alias.model)
-    },
-    visibleAliases: [...aliases].filter(([, a]) => !a.hidden).map(([name]) => name)
+    }
   }
 }
 

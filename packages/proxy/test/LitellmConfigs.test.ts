@@ -83,6 +83,12 @@ describe("aliases and deployment ids", () => {
     expect(sentTo("gpt4o").map((b) => b.model)).toEqual(["gpt-4o", "gpt-4o"])
   })
 
+  it("/v1/models lists the aliases not marked hidden", async () => {
+    const ids = ((await (await fetch(`${env.gateway.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)
+    expect(ids).toContain("gpt-4")
+    expect(ids).not.toContain("internal-name")
+  })
+
   it("a model_info.id is a model: only that deployment serves", async () => {
     const r = await chat("backup-pinned")
     expect(r.status).toBe(200)
