@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { byContextWindow, byTags, contentFiltered, type Deployment, knownWindow, readControls, upstreamRequest } from "@switchyard/core"
+import { deploymentOf } from "@switchyard/testkit"
 import { Effect, Exit } from "effect"
 
 describe("request controls", () => {
@@ -34,26 +35,8 @@ describe("request controls", () => {
   })
 })
 
-const deployment = (id: string, tags: ReadonlyArray<string>, info: Deployment["info"] = {}, model = "gpt-4"): Deployment => ({
-  id,
-  group: "g",
-  provider: "openai",
-  model,
-  apiBase: undefined,
-  apiKey: undefined,
-  apiVersion: undefined,
-  rpm: undefined,
-  tpm: undefined,
-  weight: undefined,
-  order: undefined,
-  timeoutMillis: undefined,
-  streamTimeoutMillis: undefined,
-  numRetries: undefined,
-  cooldownMillis: undefined,
-  tags,
-  supportsPrefill: undefined,
-  info
-})
+const deployment = (id: string, tags: ReadonlyArray<string>, info: Deployment["info"] = {}, model = "gpt-4"): Deployment =>
+  deploymentOf({ id, group: "g", provider: "openai", model, tags, info })
 
 describe("tag routing", () => {
   const members = [deployment("free", ["free"]), deployment("paid", ["paid"]), deployment("fallback", ["default"])]
