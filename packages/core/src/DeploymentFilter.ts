@@ -70,10 +70,19 @@ export const byTags = (
 
 const encoder = new TextEncoder()
 
+/** Token counts of prompts already counted: a retry or a fallback of the same request counts once. */
+const counted = new WeakMap<object, number>()
+
 /** The prompt's token count, or its UTF-8 size when that already fits every window (no token can be smaller than a byte). */
 const promptTokens = (request: unknown, smallestWindow: number): Effect.Effect<number> => {
   const bytes = encoder.encode(JSON.stringify(request)).length
-  return bytes <= smallestWindow ? Effect.succeed(bytes) : Effect.map(estimateUsage(request, ""), (u) => u.promptTokens)
+  if (bytes <= smallestWindow) return Effect.succeed(bytes)
+  const known = typeof request === "object" && request !== null ? counted.get(request) : undefined
+  if (known !== undefined) return Effect.succeed(known)
+  return Effect.map(estimateUsage(request, ""), (u) => {
+    if (typeof request === "object" && request !== null) counted.set(request, u.promptTokens)
+    return u.promptTokens
+  })
 }
 
 /** LiteLLM's pre-call check: keeps the deployments whose context window the prompt fits. */

@@ -37,14 +37,20 @@ const Controls = Schema.Struct({
   timeout: Schema.optionalKey(Seconds),
   stream_timeout: Schema.optionalKey(Seconds),
   num_retries: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  tags: Schema.optionalKey(Schema.Array(Schema.String)),
-  metadata: Schema.optionalKey(
-    Schema.NullOr(Schema.Struct({ tags: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.String))) }))
-  )
+  tags: Schema.optionalKey(Schema.Array(Schema.String))
 })
 const decodeControls = Schema.decodeUnknownExit(Controls)
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * `metadata.tags` when it is a list of strings. Other shapes are the operation's own metadata (a
+ * Responses API `metadata` holds strings), left alone and sent upstream.
+ */
+const metadataTags = (body: Record<string, unknown>): ReadonlyArray<string> | undefined => {
+  const tags = isRecord(body.metadata) ? body.metadata.tags : undefined
+  return Array.isArray(tags) && tags.every((t) => typeof t === "string") ? tags : undefined
+}
 
 const noControls: RequestControls = {
   fallbacks: undefined,
@@ -69,7 +75,8 @@ const fallbacksFor = (
 /** Reads the control fields of a request for `model`; a message saying what is wrong when they are invalid. */
 export const readControls = (body: Record<string, unknown>, model: string): RequestControls | string => {
   // The common request carries none of them: no decoding on the hot path.
-  if (!("metadata" in body) && !controlFields.some((f) => f in body)) return noControls
+  const fromMetadata = metadataTags(body)
+  if (fromMetadata === undefined && !controlFields.some((f) => f in body)) return noControls
   const exit = decodeControls(body, { errors: "all" })
   if (exit._tag === "Failure") {
     const issue = exit.cause.reasons.find((r) => r._tag === "Fail")
@@ -82,18 +89,17 @@ export const readControls = (body: Record<string, unknown>, model: string): Requ
     timeoutMillis: c.timeout === undefined ? undefined : c.timeout * 1000,
     streamTimeoutMillis: c.stream_timeout === undefined ? undefined : c.stream_timeout * 1000,
     numRetries: c.num_retries,
-    tags: [...(c.tags ?? []), ...(c.metadata?.tags ?? [])]
+    tags: [...(c.tags ?? []), ...(fromMetadata ?? [])]
   }
 }
 
 /** The request as sent upstream: without the control fields, and without `metadata.tags`. */
 export const upstreamRequest = (body: Record<string, unknown>): Record<string, unknown> => {
-  const metadata = body.metadata
-  const tagged = isRecord(metadata) && "tags" in metadata
+  const tagged = metadataTags(body) !== undefined
   if (!tagged && !controlFields.some((f) => f in body)) return body
   const out = Object.fromEntries(Object.entries(body).filter(([k]) => !controlFields.includes(k)))
   if (tagged) {
-    const { tags: _tags, ...rest } = metadata
+    const { tags: _tags, ...rest } = body.metadata as Record<string, unknown>
     if (Object.keys(rest).length > 0) out.metadata = rest
     else delete out.metadata
   }

@@ -17,6 +17,10 @@ describe("request controls", () => {
     assert.deepStrictEqual(typeof star === "string" ? star : star.fallbacks, ["w"])
     const tags = readControls({ model: "a", tags: ["paid"], metadata: { tags: ["team-a"], user: "u" } }, "a")
     assert.deepStrictEqual(typeof tags === "string" ? tags : tags.tags, ["paid", "team-a"])
+    // A Responses API metadata value is a string: it is the operation's own, not routing tags.
+    const own = readControls({ model: "a", metadata: { tags: "a,b" } }, "a")
+    assert.deepStrictEqual(typeof own === "string" ? own : own.tags, [])
+    assert.deepStrictEqual(upstreamRequest({ model: "a", metadata: { tags: "a,b" } }), { model: "a", metadata: { tags: "a,b" } })
   })
 
   it("names what is invalid", () => {
