@@ -317,7 +317,7 @@ const unknownReferences = (config: SwitchyardConfig): Array<ConfigIssue> => {
     config.model_list.map((m) => {
       const n = (counts.get(m.model_name) ?? 0) + 1
       counts.set(m.model_name, n)
-      return { group: m.model_name, id: m.model_info?.id ?? `${m.model_name}#${n}` }
+      return { group: m.model_name, id: m.model_info?.id ?? `${m.model_name}#${n}`, model: m.litellm_params.model }
     }),
     config.router_settings
   )

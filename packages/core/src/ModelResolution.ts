@@ -1,7 +1,9 @@
 /**
  * Model-name resolution: what a requested `model` (or a fallback target) names, the way LiteLLM reads it.
- * In order: a model group, a `model_group_alias`, a deployment's `model_info.id`, then wildcard groups
- * (`"*"`, `openai/*`, …), the most specific pattern first. A wildcard match sends the requested name
+ * An alias (`model_group_alias`) is replaced by its target first, as LiteLLM does; then the name is a
+ * model group, a deployment's `model_info.id`, a deployment's own `litellm_params.model` (LiteLLM's
+ * "deployment name instead"), or it matches a wildcard group (`"*"`, `openai/*`, …), the most specific
+ * pattern first. A wildcard match sends the requested name
  * upstream: the `*`s of the deployment's `litellm_params.model` are filled with what the pattern matched.
  */
 import type { RouterSettings } from "./Config.ts"
@@ -22,6 +24,8 @@ export interface Target {
 export interface Addressable {
   readonly id: string
   readonly group: string
+  /** Its `litellm_params.model`, `provider/model`. */
+  readonly model: string
 }
 
 /** Resolves requested names for one router. */
@@ -49,6 +53,9 @@ const specificity = (group: string) => [group.replaceAll("*", "").length, -group
 export const makeResolver = (deployments: ReadonlyArray<Addressable>, settings: RouterSettings | undefined): Resolver => {
   const groups = new Set(deployments.map((d) => d.group))
   const byId = new Map(deployments.map((d) => [d.id, d.group]))
+  // The first deployment of each litellm model, as LiteLLM takes it.
+  const byModel = new Map<string, Addressable>()
+  for (const d of [...deployments].reverse()) if (!d.model.includes("*")) byModel.set(d.model, d)
   const aliases = aliasTargets(settings)
   const patterns = [...groups]
     .flatMap((g) => {
@@ -64,6 +71,8 @@ export const makeResolver = (deployments: ReadonlyArray<Addressable>, settings: 
     if (groups.has(name)) return { group: name, deploymentId: undefined, captures: undefined }
     const owner = byId.get(name)
     if (owner !== undefined) return { group: owner, deploymentId: name, captures: undefined }
+    const named = byModel.get(name)
+    if (named !== undefined) return { group: named.group, deploymentId: named.id, captures: undefined }
     for (const { group, re } of patterns) {
       const match = re.exec(name)
       if (match !== null) return { group, deploymentId: undefined, captures: match.slice(1) }
@@ -71,11 +80,7 @@ export const makeResolver = (deployments: ReadonlyArray<Addressable>, settings: 
     return undefined
   }
   return {
-    resolve: (name) => {
-      if (groups.has(name)) return direct(name)
-      const alias = aliases.get(name)
-      return direct(alias === undefined ? name : alias.model)
-    }
+    resolve: (name) => direct(aliases.get(name)?.model ?? name)
   }
 }
 

@@ -133,7 +133,10 @@ export const makePipeline = (
     for (const d of deployments) if (providers.get(d.provider)!.operations.has(name)) byGroup.get(d.group)!.push(d)
     routable.set(name, byGroup)
   }
-  const resolver = makeResolver(deployments, policy.settings)
+  const resolver = makeResolver(
+    deployments.map((d) => ({ id: d.id, group: d.group, model: `${d.provider}/${d.model}` })),
+    policy.settings
+  )
   const narrow = makeDeploymentFilter(policy.settings)
   const retryPolicyFor = makeRetryOverrides(policy)
   const strategy = policy.settings.routing_strategy ?? "simple-shuffle"

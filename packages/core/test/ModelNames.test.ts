@@ -55,23 +55,38 @@ router_settings:
     secret: { model: gpt-4o, hidden: true }
 `
 
-  it.effect("a group first, then an alias (both forms), then a model_info.id, then the most specific wildcard", () =>
+  const addressable = (ds: ReadonlyArray<{ id: string; group: string; provider: string; model: string }>) =>
+    ds.map((d) => ({ id: d.id, group: d.group, model: `${d.provider}/${d.model}` }))
+
+  it.effect("an alias first (both forms), then a group, a model_info.id, a deployment's model, the most specific wildcard", () =>
     Effect.gen(function*() {
       const { ds, loaded } = yield* deployments(yaml)
-      const resolver = makeResolver(ds, loaded.config.router_settings)
+      const resolver = makeResolver(addressable(ds), loaded.config.router_settings)
       assert.deepStrictEqual(resolver.resolve("gpt-4o"), { group: "gpt-4o", deploymentId: undefined, captures: undefined })
       assert.strictEqual(resolver.resolve("gpt-4")?.group, "gpt-4o")
       assert.strictEqual(resolver.resolve("secret")?.group, "gpt-4o")
       assert.deepStrictEqual(resolver.resolve("west"), { group: "gpt-4o", deploymentId: "west", captures: undefined })
+      assert.deepStrictEqual(resolver.resolve("openai/gpt-4o"), { group: "gpt-4o", deploymentId: "east", captures: undefined })
       assert.deepStrictEqual(resolver.resolve("anthropic/claude-3-haiku")?.group, "anthropic/claude-*")
       assert.deepStrictEqual(resolver.resolve("openai/gpt-4.1")?.captures, ["gpt-4.1"])
       assert.deepStrictEqual(resolver.resolve("anything-else"), { group: "*", deploymentId: undefined, captures: ["anything-else"] })
     }))
 
+  it.effect("an alias is replaced before the name is looked up, as in LiteLLM, even when a group has its name", () =>
+    Effect.gen(function*() {
+      const { ds, loaded } = yield* deployments(`
+model_list:
+  - { model_name: gpt-4, litellm_params: { model: openai/gpt-4 } }
+  - { model_name: gpt-4o, litellm_params: { model: openai/gpt-4o } }
+router_settings: { model_group_alias: { gpt-4: gpt-4o } }
+`)
+      assert.strictEqual(makeResolver(addressable(ds), loaded.config.router_settings).resolve("gpt-4")?.group, "gpt-4o")
+    }))
+
   it.effect("without a catch-all, an unknown name resolves to nothing", () =>
     Effect.gen(function*() {
       const { ds } = yield* deployments(`model_list: [{ model_name: "groq/*", litellm_params: { model: "groq/*" } }]`)
-      const resolver = makeResolver(ds, undefined)
+      const resolver = makeResolver(addressable(ds), undefined)
       assert.isUndefined(resolver.resolve("gpt-4o"))
       assert.strictEqual(resolver.resolve("groq/llama3-70b")?.group, "groq/*")
     }))
@@ -79,7 +94,7 @@ router_settings:
   it.effect("a wildcard deployment sends the requested name upstream; a bare `*` takes the name's provider", () =>
     Effect.gen(function*() {
       const { ds, loaded } = yield* deployments(yaml)
-      const resolver = makeResolver(ds, loaded.config.router_settings)
+      const resolver = makeResolver(addressable(ds), loaded.config.router_settings)
       const bound = (name: string) => {
         const target = resolver.resolve(name)!
         const d = ds.find((x) => x.group === target.group)!
