@@ -215,7 +215,8 @@ const deliberate: Readonly<Record<string, string>> = {
   )
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+/** Whether a parsed YAML value is a mapping. */
+export const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 /** The sections where LiteLLM reads an empty value (`api_key:`) as "not set". */
 const emptyAsUnset = ["router_settings", "litellm_settings", "general_settings"] as const
 
@@ -229,7 +230,7 @@ const withoutEmpty = (section: unknown): unknown =>
     : section
 
 /** The input with LiteLLM's empty values removed, so `api_key:` means what it means there. */
-const dropEmptyValues = (input: unknown): unknown => {
+export const dropEmptyValues = (input: unknown): unknown => {
   if (!isRecord(input)) return input
   const out: Record<string, unknown> = { ...input }
   for (const key of emptyAsUnset) if (key in out) out[key] = withoutEmpty(out[key])
@@ -367,44 +368,3 @@ export const readYaml = (text: string): Effect.Effect<unknown, InvalidConfig> =>
 /** Parses YAML text (YAML 1.1, as LiteLLM does) and decodes it. */
 export const parseConfig = (text: string): Effect.Effect<LoadedConfig, InvalidConfig> =>
   Effect.flatMap(readYaml(text), decodeConfig)
-
-/** The keys that name other models: without them, a config with bad references is checkable further. */
-const referenceKeys = ["fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks", "model_group_alias"]
-
-/** A salvaged config and the indexes of the model entries that stand in for ones that did not decode. */
-export interface Salvaged {
-  readonly input: unknown
-  readonly placeholders: ReadonlyArray<number>
-}
-
-/**
- * What is still checkable in a config that failed to decode: every section key that decodes on its own,
- * and every model entry that decodes, the others replaced by a placeholder of the same name and id (so
- * indexes and model references still line up), optionally without the model references. `--check` runs the later stages on it, so one run
- * reports every problem; what it finds at a placeholder's index is to be ignored.
- */
-export const salvageConfig = (raw: unknown, keepReferences = true): Salvaged => {
-  const input = dropEmptyValues(raw)
-  if (!isRecord(input)) return { input, placeholders: [] }
-  const sections = { router_settings: RouterSettings, litellm_settings: LitellmSettings, general_settings: GeneralSettings }
-  const out: Record<string, unknown> = {}
-  for (const [key, schema] of Object.entries(sections)) {
-    const section = input[key]
-    if (!isRecord(section)) continue
-    const is = Schema.is(schema as Schema.Top)
-    out[key] = Object.fromEntries(
-      Object.entries(section).filter(([k, v]) => is({ [k]: v }) && (keepReferences || !referenceKeys.includes(k)))
-    )
-  }
-  const placeholders: Array<number> = []
-  const entries: ReadonlyArray<unknown> = Array.isArray(input.model_list) ? input.model_list : []
-  out.model_list = entries.map((e, i) => {
-    const model = isRecord(e) && isRecord(e.litellm_params) ? e.litellm_params.model : undefined
-    if (Schema.is(ModelEntry)(e) && typeof model === "string" && qualify(model) !== undefined) return e
-    placeholders.push(i)
-    const name = isRecord(e) && typeof e.model_name === "string" && e.model_name !== "" ? e.model_name : `(model_list[${i}])`
-    const id = isRecord(e) && isRecord(e.model_info) && typeof e.model_info.id === "string" ? { model_info: { id: e.model_info.id } } : {}
-    return { model_name: name, litellm_params: { model: "openai/placeholder" }, ...id }
-  })
-  return { input: out, placeholders }
-}

@@ -4,6 +4,7 @@
  * `stream_timeout` (seconds), `num_retries`, and the routing tags (`tags`, `metadata.tags`).
  */
 import { Schema } from "effect"
+import { isRecord } from "./Config.ts"
 
 /** What one request asks of the router. */
 export interface RequestControls {
@@ -40,8 +41,6 @@ const Controls = Schema.Struct({
   tags: Schema.optionalKey(Schema.Array(Schema.String))
 })
 const decodeControls = Schema.decodeUnknownExit(Controls)
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**
  * `metadata.tags` when it is a list of strings. Other shapes are the operation's own metadata (a

@@ -1,5 +1,6 @@
 /** Switchyard core: the engine that compiles a LiteLLM-shaped config into one routing pipeline. */
 export * from "./Config.ts"
+export * from "./ConfigSalvage.ts"
 export * from "./ContentFilter.ts"
 export * from "./DeploymentFilter.ts"
 export * from "./ModelResolution.ts"
