@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import type { RouterSettings } from "./Config.ts"
 import type { Deployment } from "./Deployment.ts"
 import { BadRequest, ContextWindowExceeded, type ProviderError } from "./Errors.ts"
-import { estimateUsage } from "./Tokens.ts"
+import { estimateUsage, promptText } from "./Tokens.ts"
 
 /** Input-token windows of well-known models, by model-name prefix (the longest prefix wins). */
 export const knownContextWindows: Readonly<Record<string, number>> = {
@@ -75,7 +75,8 @@ const counted = new WeakMap<object, number>()
 
 /** The prompt's token count, or its UTF-8 size when that already fits every window (no token can be smaller than a byte). */
 const promptTokens = (request: unknown, smallestWindow: number): Effect.Effect<number> => {
-  const bytes = encoder.encode(JSON.stringify(request)).length
+  // The prompt alone: an upload's bytes are no prompt.
+  const bytes = encoder.encode(promptText(request)).length
   if (bytes <= smallestWindow) return Effect.succeed(bytes)
   const known = typeof request === "object" && request !== null ? counted.get(request) : undefined
   if (known !== undefined) return Effect.succeed(known)
