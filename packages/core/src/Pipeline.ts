@@ -269,13 +269,20 @@ export const makePipeline = (
     return [...new Set(declared)].filter((g) => g !== journey.model).slice(0, policy.maxFallbacks)
   }
 
-  /** The configured fallbacks of a requested name: its own entry, its group's, else the `"*"` entry. */
-  const configuredFallbacks = (name: string, list: Parameters<Policy["fallbacks"]>[1]) => {
-    const own = policy.fallbacks(name, list)
-    if (own.length > 0) return own
-    const group = resolver.resolve(name)?.group
-    const ofGroup = group === undefined || group === name ? [] : policy.fallbacks(group, list)
-    return ofGroup.length > 0 ? ofGroup : policy.fallbacks("*", list)
+  const fallbackEntries = {
+    general: policy.settings.fallbacks,
+    context_window: policy.settings.context_window_fallbacks,
+    content_policy: policy.settings.content_policy_fallbacks,
+    none: undefined
+  } as const
+  /**
+   * The configured fallbacks of a requested name: its own entry, its group's, else the `"*"` entry, which
+   * LiteLLM puts before `default_fallbacks` (Policy's answer when no entry names the key).
+   */
+  const configuredFallbacks = (name: string, list: keyof typeof fallbackEntries) => {
+    const keyed = (key: string | undefined) => key !== undefined && (fallbackEntries[list] ?? []).some((e) => e[key] !== undefined)
+    const key = [name, resolver.resolve(name)?.group, "*"].find(keyed)
+    return policy.fallbacks(key ?? name, list)
   }
 
   const stopsFallback = (failure: GroupFailure) =>

@@ -39,6 +39,16 @@ describe("LiteLLM's routing keys", () => {
       assert.isTrue(fromOther._tag === "Failure", "other's own entry wins over \"*\"")
     }))
 
+  it.effect("a \"*\" entry comes before default_fallbacks, which serve groups when there is none", () =>
+    Effect.gen(function*() {
+      const provider = makeScriptedProvider({ name: "openai" })
+      provider.otherwise("p", Outcome.fail(failureOf("ServerError")))
+      const withStar = yield* routerFor(config(`router_settings: { num_retries: 0, fallbacks: [{ "*": [backup] }], default_fallbacks: [other] }`), [provider])
+      assert.strictEqual(successOf(yield* runToEnd(chatCall(withStar.router, "primary"))).group, "backup")
+      const defaults = yield* routerFor(config(`litellm_settings: { num_retries: 0, default_fallbacks: [other] }`), [provider])
+      assert.strictEqual(successOf(yield* runToEnd(chatCall(defaults.router, "primary"))).group, "other")
+    }))
+
   it.effect("model_group_retry_policy gives its group its own budget per failure class", () =>
     Effect.gen(function*() {
       const provider = makeScriptedProvider({ name: "openai" })
