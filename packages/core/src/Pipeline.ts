@@ -21,7 +21,7 @@ import { defaults, type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
 import { type Candidate, isHealthy, pick } from "./Routing.ts"
-import { contentFiltered } from "./ContentFilter.ts"
+import { rejectFiltered } from "./ContentFilter.ts"
 import { makeDeploymentFilter } from "./DeploymentFilter.ts"
 import { bindDeployment, makeResolver } from "./ModelResolution.ts"
 import { readControls, type RequestControls, upstreamRequest } from "./RequestControls.ts"
@@ -232,10 +232,7 @@ export const makePipeline = (
       const outcome: { latencyMillis: number | undefined; tokens: number } = { latencyMillis: undefined, tokens: 0 }
       yield* Scope.addFinalizer(scope, Effect.suspend(() => state.release(deployment.id, lease, outcome as CallOutcome)))
       const exit = yield* withDeadline(
-        action(provider, deployment, journey.request, outcome).pipe(Effect.flatMap((value) => {
-          const filtered = contentFiltered(value)
-          return filtered === undefined ? Effect.succeed(value) : Effect.fail(filtered)
-        })),
+        rejectFiltered(action(provider, deployment, journey.request, outcome)),
         timeoutMillis,
         () => new Timeout({ message: `no reply from ${deployment.id} within ${timeoutMillis}ms` })
       ).pipe(

@@ -76,7 +76,9 @@ export const readControls = (body: Record<string, unknown>, model: string): Requ
   // The common request carries none of them: no decoding on the hot path.
   const fromMetadata = metadataTags(body)
   if (fromMetadata === undefined && !controlFields.some((f) => f in body)) return noControls
-  const exit = decodeControls(body, { errors: "all" })
+  // `null` is "not set", as clients that serialize every field send it.
+  const set = Object.fromEntries(controlFields.flatMap((f) => (body[f] === null || body[f] === undefined ? [] : [[f, body[f]]])))
+  const exit = decodeControls(set, { errors: "all" })
   if (exit._tag === "Failure") {
     const issue = exit.cause.reasons.find((r) => r._tag === "Fail")
     return `invalid router control field: ${issue?._tag === "Fail" ? String(issue.error) : "unreadable"}`

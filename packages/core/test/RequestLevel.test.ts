@@ -23,6 +23,11 @@ describe("request controls", () => {
     assert.deepStrictEqual(upstreamRequest({ model: "a", metadata: { tags: "a,b" } }), { model: "a", metadata: { tags: "a,b" } })
   })
 
+  it("reads null as not set", () => {
+    const nulls = readControls({ model: "a", fallbacks: null, timeout: null, tags: null }, "a")
+    assert.deepInclude(nulls, { fallbacks: undefined, timeoutMillis: undefined, tags: [] })
+  })
+
   it("names what is invalid", () => {
     assert.match(String(readControls({ model: "a", timeout: "soon" }, "a")), /timeout/)
     assert.match(String(readControls({ model: "a", fallbacks: [{ model: "b", messages: [] }] }, "a")), /fallbacks/)
