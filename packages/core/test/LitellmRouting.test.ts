@@ -5,7 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { makeScriptedProvider, Outcome } from "@switchyard/testkit"
-import { Effect } from "effect"
+import { operations } from "@switchyard/core"
+import { Effect, Stream } from "effect"
 import { chatCall, failureOf, routerFor, runToEnd, successOf } from "./harness.ts"
 
 const config = (settings: string) => `
@@ -26,6 +27,19 @@ describe("LiteLLM's routing keys", () => {
       const routed = successOf(yield* runToEnd(chatCall(router, "primary")))
       assert.strictEqual(routed.group, "other")
       assert.deepStrictEqual(routed.attempts.map((a) => [a.deployment, a.error]), [["p", "ContentPolicy"], ["o", undefined]])
+    }))
+
+  it.effect("a stream that opens filtered, before any text, goes to content_policy_fallbacks too", () =>
+    Effect.gen(function*() {
+      const provider = makeScriptedProvider({ name: "openai" })
+      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+        ({ id: "c", object: "chat.completion.chunk", created: 0, model: "a", choices: [{ index: 0, delta, finish_reason: finish }] })
+      provider.otherwise("p", Outcome.chunks([chunk({ role: "assistant", content: "" }, null), chunk({}, "content_filter")]))
+      const { router } = yield* routerFor(config(`router_settings: { content_policy_fallbacks: [{ primary: [other] }] }`), [provider])
+      const chunks = yield* runToEnd(Stream.runCollect(router.stream(operations.chat, { model: "primary", messages: [{ role: "user", content: "hi" }], stream: true })))
+      const text = successOf(chunks).map((c) => c.choices[0]?.delta.content ?? "").join("")
+      assert.isNotEmpty(text)
+      assert.strictEqual(provider.requestsTo("o").length, 1)
     }))
 
   it.effect("a \"*\" key in fallbacks applies to every group that has no entry of its own", () =>

@@ -96,4 +96,11 @@ describe("content_filter", () => {
     assert.isUndefined(contentFiltered(new Uint8Array(3)))
     assert.isUndefined(contentFiltered(null))
   })
+
+  it("an opened stream is a content-policy failure only when its first chunks end filtered without text", () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ choices: [{ index: 0, delta, finish_reason: finish }] })
+    assert.strictEqual(contentFiltered({ first: [chunk({ role: "assistant", content: "" }, null), chunk({}, "content_filter")] })?._tag, "ContentPolicy")
+    assert.isUndefined(contentFiltered({ first: [chunk({ content: "Hello" }, null), chunk({}, "content_filter")] }))
+    assert.isUndefined(contentFiltered({ first: [chunk({ role: "assistant" }, null)] }))
+  })
 })
