@@ -5,6 +5,7 @@
  */
 import { Config, Effect, Redacted } from "effect"
 import { type ConfigIssue, invalidConfig, type InvalidConfig, type ModelInfo, type SwitchyardConfig } from "./Config.ts"
+import { splitModel } from "./ProviderInference.ts"
 
 /** One upstream: a model at a provider, with its limits, timeouts and costs. */
 export interface Deployment {
@@ -37,6 +38,8 @@ export interface Deployment {
   readonly vertexCredentials?: Redacted.Redacted<string> | undefined
   /** The AWS keys of `litellm_params` (Bedrock), when any is set. */
   readonly aws?: AwsParams | undefined
+  /** A bare `*` deployment: it serves any provider, decided per request from the requested name. */
+  readonly anyProvider?: boolean
 }
 
 /** LiteLLM's `aws_*` parameters, with `os.environ/` resolved and the secrets redacted. */
@@ -100,7 +103,8 @@ export const compileDeployments = (
       const id = entry.model_info?.id ?? `${entry.model_name}#${n}`
       if (seen.has(id)) issues.push({ path: `model_list[${i}].model_info.id`, message: `duplicate deployment id "${id}"` })
       seen.add(id)
-      const slash = p.model.indexOf("/")
+      // Decoding already qualified bare names; `*` alone is the one name left without a provider.
+      const ref = splitModel(p.model) ?? { provider: p.model, model: p.model }
       const apiKey = yield* resolve(p.api_key, `${at}.api_key`, issues)
       const apiBase = yield* resolve(p.api_base, `${at}.api_base`, issues)
       const apiVersion = yield* resolve(p.api_version, `${at}.api_version`, issues)
@@ -112,8 +116,8 @@ export const compileDeployments = (
       deployments.push({
         id,
         group: entry.model_name,
-        provider: p.model.slice(0, slash),
-        model: p.model.slice(slash + 1),
+        provider: ref.provider,
+        model: ref.model,
         apiBase: apiBase && Redacted.value(apiBase),
         apiKey,
         apiVersion: apiVersion && Redacted.value(apiVersion),
@@ -131,7 +135,8 @@ export const compileDeployments = (
         vertexProject: vertexProject && Redacted.value(vertexProject),
         vertexLocation: vertexLocation && Redacted.value(vertexLocation),
         vertexCredentials,
-        ...(aws === undefined ? {} : { aws })
+        ...(aws === undefined ? {} : { aws }),
+        ...(p.model === "*" ? { anyProvider: true } : {})
       })
     }
     if (issues.length > 0) return yield* invalidConfig(issues)

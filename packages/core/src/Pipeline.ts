@@ -8,6 +8,7 @@ import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
   type Attempt,
+  BadRequest,
   failurePolicy,
   NoDeploymentAvailable,
   type ProviderError,
@@ -20,7 +21,11 @@ import { type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
 import { type Candidate, pick } from "./Routing.ts"
+import { makeDeploymentFilter } from "./DeploymentFilter.ts"
 import { judgeFailure, poolOf, standing } from "./Health.ts"
+import { bindDeployment, makeResolver } from "./ModelResolution.ts"
+import { readControls, type RequestControls, upstreamRequest } from "./RequestControls.ts"
+import { makeRetryOverrides } from "./RetryOverrides.ts"
 
 /** A successful routed call: the response and how it was obtained. */
 export interface Routed<A> {
@@ -37,9 +42,6 @@ export interface Routed<A> {
 
 /** The outcome of an attempt that produced nothing: no latency sample, no tokens. */
 const noOutcome: CallOutcome = { latencyMillis: undefined, tokens: 0 }
-
-/** Request fields that steer the router and are never sent upstream. */
-const controlFields: ReadonlyArray<string> = ["fallbacks", "disable_fallbacks"]
 
 /** The mutable record of one request's way through the pipeline. It lives on one fiber at a time. */
 export interface Journey {
@@ -64,6 +66,8 @@ export interface Journey {
   readonly disableFallbacks: boolean
   /** The last failure an upstream gave: what the client is told, even if a cooldown ended the journey. */
   lastProviderError: ProviderError | undefined
+  /** What the request asked of the router (timeouts, retries, tags). */
+  readonly controls: RequestControls
 }
 
 /**
@@ -90,7 +94,7 @@ export interface Produced<A> {
 /** The pipeline of one router. */
 export interface Pipeline {
   /** Starts a journey for a request, or fails if it names an unknown model. */
-  readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel>
+  readonly start: (operation: Operation, request: unknown) => Effect.Effect<Journey, UnknownModel | AllAttemptsFailed>
   /** Runs the plan from group `index` on, until an attempt produces a value. */
   readonly run: <A>(
     journey: Journey,
@@ -100,6 +104,10 @@ export interface Pipeline {
   ) => Effect.Effect<Produced<A>, GroupFailure>
   /** Records a failure that happened after an attempt succeeded (a stream that broke). */
   readonly recordBreak: (journey: Journey, deployment: Deployment, error: ProviderError) => Effect.Effect<void>
+  /** A call's attempt timeout: the request's own `timeout`, else the deployment's. */
+  readonly callTimeout: (journey: Journey) => (deployment: Deployment) => number
+  /** A stream's first-chunk and idle timeout: the request's `stream_timeout` (or `timeout`), else the deployment's. */
+  readonly streamTimeout: (journey: Journey) => (deployment: Deployment) => number
   /** The error a client sees once the journey cannot go on. */
   readonly finalError: (journey: Journey, failure: GroupFailure) => NoDeploymentAvailable | AllAttemptsFailed
 }
@@ -114,6 +122,10 @@ export const withDeadline = <A, E, R, E2>(
 /** Failures that say where the journey could not go, not what went wrong: they yield to an upstream's error. */
 const isRouterVerdict = (error: GroupFailure["error"]): boolean =>
   error._tag === "NoDeploymentAvailable" || error._tag === "UnsupportedOperation"
+
+/** A request whose router control fields are invalid: it fails as the client's fault, before any attempt. */
+const rejected = (model: string, message: string) =>
+  new AllAttemptsFailed({ model, attempts: [], lastError: new BadRequest({ status: 400, message }), message })
 
 /** Builds the pipeline over a router's deployments, policy, providers and state. */
 export const makePipeline = (
@@ -130,6 +142,12 @@ export const makePipeline = (
     for (const d of deployments) if (providers.get(d.provider)!.operations.has(name)) byGroup.get(d.group)!.push(d)
     routable.set(name, byGroup)
   }
+  const resolver = makeResolver(
+    deployments.map((d) => ({ id: d.id, group: d.group, model: `${d.provider}/${d.model}` })),
+    policy.settings
+  )
+  const narrow = makeDeploymentFilter(policy.settings)
+  const retryPolicyFor = makeRetryOverrides(policy)
   const strategy = policy.settings.routing_strategy ?? "simple-shuffle"
   // The panic threshold belongs to the health estimate; an explicit allowed_fails keeps LiteLLM's refusal.
   const panic = policy.cooldowns === "estimate"
@@ -176,13 +194,18 @@ export const makePipeline = (
     timeoutOf: (deployment: Deployment) => number
   ): Effect.Effect<Omit<Produced<A>, "fallbacks">, GroupFailure> =>
     Effect.gen(function*() {
-      const members = membersOf(journey, group)
+      const target = resolver.resolve(group)!
+      const served = membersOf(journey, target.group)
       const tried = (journey.attemptsPerGroup.get(group) ?? 0) + 1
       journey.attemptsPerGroup.set(group, tried)
       const broke = journey.resumedAfter
       if (broke !== undefined && tried > 1 + policy.retriesFor(broke.error, broke.deployment)) {
         return yield* Effect.fail(groupFailure(broke.error, tried))
       }
+      const members = yield* narrow(
+        target.deploymentId === undefined ? served : served.filter((d) => d.id === target.deploymentId),
+        { group, request: journey.request, tags: journey.controls.tags }
+      ).pipe(Effect.mapError((error) => groupFailure(error, tried)))
       if (members.length === 0) {
         const error = new UnsupportedOperation({
           operation: journey.operation.name,
@@ -195,8 +218,15 @@ export const makePipeline = (
       const start = clock.currentTimeMillisUnsafe()
       const pool = poolOf(all, journey.failed, journey.excluded, panic)
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
-      const { deployment } = yield* pick(strategy, pool)
-      const provider = providers.get(deployment.provider)!
+      const deployment = bindDeployment((yield* pick(strategy, pool)).deployment, target)
+      const provider = providers.get(deployment.provider)
+      if (provider === undefined) {
+        const error = new UnsupportedOperation({
+          operation: journey.operation.name,
+          message: `"${group}" resolves to provider "${deployment.provider}", which is not available`
+        })
+        return yield* Effect.fail(groupFailure(error, tried))
+      }
       const timeoutMillis = timeoutOf(deployment)
       const lease = yield* state.acquire(deployment.id)
       const unused = Effect.suspend(() => state.release(deployment.id, lease, noOutcome))
@@ -228,7 +258,22 @@ export const makePipeline = (
     if (journey.disableFallbacks) return []
     const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
     const first = list === "general" ? journey.requestedFallbacks : undefined
-    return [...policy.fallbackChain(journey.model, list, first)]
+    return [...policy.fallbackChain(fallbackKey(journey.model, list), list, first)]
+  }
+
+  const fallbackEntries = {
+    general: policy.settings.fallbacks,
+    context_window: policy.settings.context_window_fallbacks,
+    content_policy: policy.settings.content_policy_fallbacks,
+    none: undefined
+  } as const
+  /**
+   * Whose configured fallbacks a requested name follows: its own entry, its group's, else the `"*"`
+   * entry, which LiteLLM puts before `default_fallbacks` (Policy's answer when no entry names the key).
+   */
+  const fallbackKey = (name: string, list: keyof typeof fallbackEntries): string => {
+    const keyed = (key: string | undefined) => key !== undefined && (fallbackEntries[list] ?? []).some((e) => e[key] !== undefined)
+    return [name, resolver.resolve(name)?.group, "*"].find(keyed) ?? name
   }
 
   const stopsFallback = (failure: GroupFailure) =>
@@ -238,7 +283,10 @@ export const makePipeline = (
    * `once` retried on the group's schedule. The schedule is only set up after a first failure, which it
    * then sees first: on the happy path setting it up would cost more than the attempt itself (measured).
    */
-  const retried = <A>(once: Effect.Effect<A, GroupFailure>): Effect.Effect<A, GroupFailure> =>
+  const retried = <A>(
+    once: Effect.Effect<A, GroupFailure>,
+    schedule: Policy["retrySchedule"]
+  ): Effect.Effect<A, GroupFailure> =>
     Effect.catch(once, (first) => {
       let replay = true
       const again = Effect.suspend(() => {
@@ -246,13 +294,14 @@ export const makePipeline = (
         replay = false
         return Effect.fail(first)
       })
-      return Effect.retry(again, policy.retrySchedule)
+      return Effect.retry(again, schedule)
     })
 
   const run: Pipeline["run"] = (journey, perform, timeoutOf, index = 0) => {
     const group = journey.plan[index]!
     journey.entered = index
-    return retried(attempt(journey, group, perform, timeoutOf)).pipe(
+    const retries = retryPolicyFor(resolver.resolve(group)!.group, journey.controls.numRetries)
+    return retried(attempt(journey, group, perform, timeoutOf), retries.retrySchedule).pipe(
       Effect.map((produced) => ({ ...produced, fallbacks: index })),
       Effect.catch((failure) => {
         if (!journey.planned) {
@@ -269,16 +318,14 @@ export const makePipeline = (
   const start: Pipeline["start"] = (operation, request) => {
     const body = request as Record<string, unknown>
     const model = String(body.model)
-    const known = routable.get(operation.name)!
-    if (!known.has(model)) return Effect.fail(new UnknownModel({ model, message: `model "${model}" is not configured` }))
-    const requested = Array.isArray(body.fallbacks) ? body.fallbacks.map(String) : undefined
-    const unknown = requested?.find((g) => !known.has(g))
+    const controls = readControls(body, model)
+    if (typeof controls === "string") return Effect.fail(rejected(model, controls))
+    const unknown = [model, ...controls.fallbacks ?? []].find((name) => resolver.resolve(name) === undefined)
     if (unknown !== undefined) {
-      return Effect.fail(new UnknownModel({ model: unknown, message: `fallback model "${unknown}" is not configured` }))
+      const what = unknown === model ? "model" : "fallback model"
+      return Effect.fail(new UnknownModel({ model: unknown, message: `${what} "${unknown}" is not configured` }))
     }
-    const upstream = controlFields.some((f) => f in body)
-      ? Object.fromEntries(Object.entries(body).filter(([k]) => !controlFields.includes(k)))
-      : body
+    const upstream = upstreamRequest(body)
     // Built when the effect runs, not when it is created, so a routed effect can be run again afresh.
     return Effect.sync((): Journey => ({
       operation,
@@ -292,15 +339,19 @@ export const makePipeline = (
       planned: false,
       entered: 0,
       resumedAfter: undefined,
-      requestedFallbacks: requested,
-      disableFallbacks: body.disable_fallbacks === true,
-      lastProviderError: undefined
+      requestedFallbacks: controls.fallbacks,
+      disableFallbacks: controls.disableFallbacks,
+      lastProviderError: undefined,
+      controls
     }))
   }
 
   return {
     start,
     run,
+    callTimeout: (journey) => (deployment) => journey.controls.timeoutMillis ?? policy.timeoutMillis(deployment),
+    streamTimeout: (journey) => (deployment) =>
+      journey.controls.streamTimeoutMillis ?? journey.controls.timeoutMillis ?? policy.streamTimeoutMillis(deployment),
     recordBreak: (journey, deployment, error) =>
       Effect.gen(function*() {
         // The attempt that opened the stream failed after all: it keeps its budget slot and counts

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import { type ConfigIssue, invalidConfig, type InvalidConfig, type LoadedConfig, parseConfig } from "./Config.ts"
+import { rejectFiltered } from "./ContentFilter.ts"
 import { compileDeployments, type Deployment } from "./Deployment.ts"
 import type { AllAttemptsFailed, NoDeploymentAvailable, UnknownModel } from "./Errors.ts"
 import type { Operation, OperationName, Operations, RequestOf, ResponseOf } from "./Operation.ts"
@@ -71,8 +72,9 @@ export const makeRouter = (
 
     const call = <Req, Res>(operation: Operation<string, Req, Res, any>, request: Req) =>
       Effect.flatMap(pipeline.start(operation, request), (journey) => {
-        const perform: Perform<Res> = (provider, deployment, req) => provider.call(operation, deployment, req as Req)
-        return pipeline.run(journey, perform, policy.timeoutMillis).pipe(
+        const perform: Perform<Res> = (provider, deployment, req) =>
+          rejectFiltered(provider.call(operation, deployment, req as Req))
+        return pipeline.run(journey, perform, pipeline.callTimeout(journey)).pipe(
           Effect.flatMap((produced) =>
             Effect.as(produced.release(operation.usage(produced.value)?.totalTokens ?? 0), {
               response: produced.value,

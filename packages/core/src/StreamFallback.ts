@@ -6,6 +6,7 @@
  * reply ended (with an error the client must see).
  */
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
+import { contentFiltered } from "./ContentFilter.ts"
 import type { Deployment } from "./Deployment.ts"
 import { type Attempt, failurePolicy, MalformedResponse, MidStream, type ProviderError } from "./Errors.ts"
 import type { Operation, TextStreamSpec } from "./Operation.ts"
@@ -75,10 +76,14 @@ const openUpstream = <Chunk>(
     return Stream.toPull(chunks).pipe(
       Scope.provide(scope),
       Effect.flatMap((pull) =>
-        Effect.map(
+        Effect.flatMap(
           Pull.catchDone(pull, () =>
             Effect.fail(new MalformedResponse({ message: `${deployment.id} ended the stream before its first chunk` }))),
-          (first): Upstream<Chunk> => ({ first, pull, scope, request })
+          (first) => {
+            // Opening chunks that end filtered before any text: a content-policy failure, not a reply.
+            const filtered = contentFiltered({ first })
+            return filtered === undefined ? Effect.succeed<Upstream<Chunk>>({ first, pull, scope, request }) : Effect.fail(filtered)
+          }
         )
       ),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
@@ -113,13 +118,13 @@ export const openStream = <Req, Chunk>(
       return openUpstream(provider.stream(operation, deployment, req), deployment, req)
     }
     const open = (index: number) =>
-      pipeline.run(journey, perform, policy.streamTimeoutMillis, index).pipe(
+      pipeline.run(journey, perform, pipeline.streamTimeout(journey), index).pipe(
         Effect.mapError((failure) => pipeline.finalError(journey, failure))
       )
 
     const opened = yield* open(0)
     const relay = new Relay<Chunk>(
-      { pipeline, journey, splicer, continues: mode !== "off", open, stallMillis: policy.streamTimeoutMillis },
+      { pipeline, journey, splicer, continues: mode !== "off", open, stallMillis: pipeline.streamTimeout(journey) },
       opened
     )
     yield* Effect.addFinalizer(() => relay.abandon())

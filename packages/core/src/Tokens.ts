@@ -13,7 +13,7 @@ const load = () =>
   )
 
 /** The text a request sends as its prompt, for estimating prompt tokens. */
-const promptText = (request: unknown): string => {
+export const promptText = (request: unknown): string => {
   const body = request as { readonly messages?: unknown; readonly prompt?: unknown; readonly input?: unknown }
   const value = body.messages ?? body.prompt ?? body.input ?? ""
   return typeof value === "string" ? value : JSON.stringify(value)

@@ -1,5 +1,13 @@
 /** Switchyard core: the engine that compiles a LiteLLM-shaped config into one routing pipeline. */
 export * from "./Config.ts"
+export * from "./ConfigSalvage.ts"
+export * from "./ContentFilter.ts"
+export * from "./DeploymentFilter.ts"
+export * from "./ModelResolution.ts"
+export * from "./ProviderInference.ts"
+export * from "./RequestControls.ts"
+export * from "./RetryOverrides.ts"
+export * from "./SettingsMerge.ts"
 export * from "./Deployment.ts"
 export * from "./Errors.ts"
 export { operationNames, operations } from "./Operation.ts"

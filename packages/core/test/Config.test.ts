@@ -122,8 +122,8 @@ const badConfigs: ReadonlyArray<{ name: string; yaml: string; path: string; mess
     message: /missing/i
   },
   {
-    name: "a model without a provider prefix",
-    yaml: `model_list: [{ model_name: a, litellm_params: { model: gpt-4o } }]`,
+    name: "a model without a provider prefix whose provider cannot be inferred",
+    yaml: `model_list: [{ model_name: a, litellm_params: { model: my-private-model } }]`,
     path: "model_list[0].litellm_params.model",
     message: /provider\/model/
   },
@@ -234,9 +234,9 @@ describe("unknown keys", () => {
 model_list:
   - model_name: a
     litellm_params: { model: openai/x, max_parallel_requests: 4 }
-    model_info: { id: a1, base_model: gpt-4 }
+    model_info: { id: a1, supports_vision: true }
     extra: true
-router_settings: { routing_strategy: least-busy, enable_pre_call_checks: true }
+router_settings: { routing_strategy: least-busy, enable_health_check_routing: true }
 general_settings: { master_key: sk-master, database_url: postgres://x }
 litellm_settings: { drop_params: true }
 server_port: 4000
@@ -244,9 +244,9 @@ server_port: 4000
       const { warnings, deployments, config } = yield* load(yaml)
       assert.sameMembers(warnings.map((w) => w.path), [
         "model_list[0].litellm_params.max_parallel_requests",
-        "model_list[0].model_info.base_model",
+        "model_list[0].model_info.supports_vision",
         "model_list[0].extra",
-        "router_settings.enable_pre_call_checks",
+        "router_settings.enable_health_check_routing",
         "general_settings.database_url",
         "litellm_settings.drop_params",
         "server_port"

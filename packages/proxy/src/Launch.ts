@@ -12,7 +12,7 @@ import { wantsRedis } from "@switchyard/redis/settings"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
 import { type CliArgs, parseCliArgs, usage, UsageError } from "./CliArgs.ts"
-import { checkConfig, formatIssues, loadConfigFile } from "./ConfigFile.ts"
+import { checkConfigFile, formatIssues } from "./ConfigFile.ts"
 import { flushLogs, processLogger } from "./ProcessLogger.ts"
 import { DEFAULT_DRAIN_TIMEOUT_MILLIS, gatewayServer, type ServeOptions } from "./Server.ts"
 import { telemetryLayer } from "./Telemetry.ts"
@@ -67,14 +67,12 @@ export const argsOrExit = (argv: ReadonlyArray<string>): CliArgs => {
   }
 }
 
-/** Loads a config file and checks it against the real providers, or exits 2 naming every issue. */
+/** Loads a config file and checks every stage against the real providers, or exits 2 naming every issue. */
 export const configOrExit = async (path: string): Promise<LoadedConfig> => {
-  const exit = await Effect.runPromiseExit(
-    loadConfigFile(path).pipe(Effect.tap(checkConfig), Effect.provide(ProvidersLive))
-  )
-  if (Exit.isSuccess(exit)) return exit.value
-  const error = Exit.findErrorOption(exit)
-  console.error(error._tag === "Some" ? `invalid config ${path}:\n${formatIssues(error.value)}` : `cannot load ${path}`)
+  const report = await Effect.runPromise(checkConfigFile(path).pipe(Effect.provide(ProvidersLive)))
+  if (report.loaded !== undefined) return report.loaded
+  for (const w of report.warnings) console.error(`warning: ${w.path}: ${w.message}`)
+  console.error(`invalid config ${path}:\n${formatIssues(report)}`)
   return process.exit(2)
 }
 

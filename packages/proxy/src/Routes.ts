@@ -3,7 +3,7 @@
  * both served by the one generic handler; the rest are models, health and metrics. Anything else is an
  * OpenAI-shaped 404.
  */
-import { type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
+import { aliasTargets, type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
@@ -40,12 +40,15 @@ export const routes = (
         ]
       })
 
+      // Aliases are models to clients too, unless `hidden`, as in LiteLLM's /models.
+      const visibleAliases = [...aliasTargets(router.policy.settings)].filter(([, a]) => !a.hidden).map(([name]) => name)
+      const models = [...router.groups, ...visibleAliases.filter((a) => !router.groups.includes(a))]
       const listModels = (request: HttpServerRequest.HttpServerRequest) =>
         auth.authenticate(request.headers).pipe(
           Effect.map((principal) =>
             HttpServerResponse.jsonUnsafe({
               object: "list",
-              data: auth.visible(principal, router.groups).map((id) => ({
+              data: auth.visible(principal, models).map((id) => ({
                 id,
                 object: "model",
                 created: 0,

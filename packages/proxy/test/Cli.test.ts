@@ -96,6 +96,49 @@ model_list:
     expect(second.stderr).toContain("model_list[0].litellm_params.model: unknown provider")
   })
 
+  it("runs every stage at once: a schema error does not hide an unset variable, an unknown provider or a bad fallback", async () => {
+    const file = configFile(`
+model_list:
+  - model_name: gpt
+    litellm_params: { model: gpt-4o, api_key: os.environ/SWITCHYARD_CLI_TEST_UNSET, rpm: 20_000 }
+  - model_name: bad
+    litellm_params: { model: openai/x, rpm: -3 }
+  - model_name: vendor
+    litellm_params: { model: nosuchvendor/x }
+router_settings:
+  fallbacks: [{ gpt: [missing-group] }]
+`)
+    const result = await run(["--config", file, "--check"])
+    expect(result.status).toBe(2)
+    for (const path of [
+      "model_list[1].litellm_params.rpm",
+      "model_list[0].litellm_params.api_key: environment variable SWITCHYARD_CLI_TEST_UNSET is not set",
+      "model_list[2].litellm_params.model: unknown provider",
+      "router_settings.fallbacks[0].gpt[0]"
+    ]) expect(result.stderr).toContain(path)
+  })
+
+  it("prints each warning once, naming the ignored keys", async () => {
+    const file = configFile(`
+model_list:
+  - model_name: gpt
+    litellm_params: { model: openai/gpt-4o, api_key: sk-x, max_retries: 4, temperature: 0.2 }
+litellm_settings: { num_retries: 2, drop_params: true, success_callback: [langfuse] }
+router_settings: { num_retries: 1 }
+`)
+    const result = await run(["--config", file, "--check"])
+    expect(result.status).toBe(0)
+    const lines = (result.stdout + result.stderr).split("\n").filter((l) => l.includes("warning"))
+    expect(new Set(lines).size).toBe(lines.length)
+    for (const key of [
+      "model_list[0].litellm_params.max_retries",
+      "model_list[0].litellm_params.temperature",
+      "litellm_settings.num_retries: overridden by router_settings.num_retries",
+      "litellm_settings.drop_params",
+      "litellm_settings.success_callback"
+    ]) expect(lines.filter((l) => l.includes(key))).toHaveLength(1)
+  })
+
   it("exits 2 with usage on a bad command line, and on a missing file", async () => {
     const usage = await run(["--port", "1"])
     expect(usage.status).toBe(2)
