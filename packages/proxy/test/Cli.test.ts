@@ -96,6 +96,15 @@ model_list:
     expect(second.stderr).toContain("model_list[0].litellm_params.model: unknown provider")
   })
 
+  it("--help and -h print the usage on stdout and exit 0", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const help = await run([flag])
+      expect(help.status).toBe(0)
+      expect(help.stdout).toContain("usage: switchyard --config FILE")
+      expect(help.stdout).toContain("--drain-timeout SECONDS")
+    }
+  })
+
   it("exits 2 with usage on a bad command line, and on a missing file", async () => {
     const usage = await run(["--port", "1"])
     expect(usage.status).toBe(2)
