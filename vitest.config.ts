@@ -2,6 +2,7 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
+    globalSetup: ["./vitest.global.ts"],
     projects: ["packages/*", "packaging", "examples"]
   }
 })
