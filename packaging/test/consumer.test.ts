@@ -39,9 +39,9 @@ interface Run {
 }
 
 /** Runs a command to its end in `cwd`, never throwing: the test asserts on the result. */
-const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeout = 240_000) =>
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeout = 240_000, env: NodeJS.ProcessEnv = {}) =>
   new Promise<Run>((resolve) => {
-    execFile(command, [...args], { cwd, env: userEnv(), timeout, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+    execFile(command, [...args], { cwd, env: { ...userEnv(), ...env }, timeout, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
       resolve({ status: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }))
   })
 
@@ -116,6 +116,14 @@ describe("the packed packages, installed outside the repository", () => {
     expect(mock.status).toBe(0)
   })
 
+  it("accept the container's config (compose.yaml's replicas) with switchyard --check", async () => {
+    const env = { OPENAI_API_KEY: "sk-x", ANTHROPIC_API_KEY: "sk-y", SWITCHYARD_MASTER_KEY: "k", REDIS_URL: "redis://redis:6379" }
+    const result = await run(NODE, ["node_modules/.bin/switchyard", "--config", join(ROOT, "examples/replicas.yaml"), "--check"], app, 60_000, env)
+    expect(result.stderr).toBe("")
+    expect(result.stdout).toContain("config OK")
+    expect(result.status).toBe(0)
+  })
+
   it("start the switchyard bin on a config: /health/liveliness answers, SIGTERM exits 0", async () => {
     const child = spawn(NODE, ["node_modules/.bin/switchyard", "--config", "switchyard.yaml", "--port", "0"], {
       cwd: app,
@@ -133,5 +141,17 @@ describe("the packed packages, installed outside the repository", () => {
     } finally {
       child.kill("SIGKILL")
     }
+  })
+})
+
+describe("the container image", () => {
+  it("runs packaging/app.sh's two steps, as a non-root user, with a health check on /health/liveliness", () => {
+    const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8")
+    expect(dockerfile).toMatch(/^FROM \S+ AS build$/m)
+    expect(dockerfile).toContain("bash packaging/app.sh pack /app")
+    expect(dockerfile).toMatch(/app\.sh install \/app/)
+    expect(dockerfile).toMatch(/^USER node$/m)
+    expect(dockerfile).toMatch(/^HEALTHCHECK [^]*\/health\/liveliness/m)
+    expect(readFileSync(join(ROOT, "packaging/app.sh"), "utf8")).toContain("npm ci --omit=dev")
   })
 })
