@@ -30,7 +30,8 @@ const startReplica = (configPath: string, redisUrl: string) =>
       stdio: ["ignore", "pipe", "pipe"]
     })
     const output: Array<string> = []
-    const timer = setTimeout(() => reject(new Error(`replica did not start:\n${output.join("")}`)), 20_000)
+    // Generous: on a fresh machine tsx compiles every source file of the gateway before it can listen.
+    const timer = setTimeout(() => reject(new Error(`replica did not start:\n${output.join("")}`)), 45_000)
     const onData = (data: Buffer) => {
       output.push(data.toString())
       const ready = /switchyard listening on (\S+)/.exec(output.join(""))
@@ -89,7 +90,7 @@ describe("two proxy processes on one Redis", () => {
       ;[a, b] = await Promise.all([startReplica(configPath, redis.url), startReplica(configPath, redis.url)])
     })()
     return ready.catch(() => {})
-  }, 30_000)
+  }, 60_000)
 
   afterAll(async () => {
     a?.process.kill("SIGTERM")
