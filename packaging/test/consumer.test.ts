@@ -19,16 +19,15 @@ const TSC = join(ROOT, "node_modules/.bin/tsc")
 const PACKAGES = ["core", "providers", "proxy", "redis", "testkit"]
 
 /**
- * The environment of a user's shell: no `--conditions=@switchyard/source` (npm and the test config set it
- * for the repository), Node 24 first on PATH, and npm served from its cache when it can.
+ * The environment of a user's shell: none of the variables npm sets for the repository's scripts (its
+ * local prefix, `--conditions=@switchyard/source` in NODE_OPTIONS), Node 24 first on PATH, and npm served
+ * from its cache when it can.
  */
 const userEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === "NODE_OPTIONS" || key.toLowerCase() === "npm_config_node_options") continue
-    if (key.startsWith("npm_") && !key.startsWith("npm_config_")) continue
-    env[key] = value
-  }
+  const keep = new Set(["npm_config_cache", "npm_config_registry"])
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS" && (!key.toLowerCase().startsWith("npm_") || keep.has(key)))
+  )
   return { ...env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`, npm_config_prefer_offline: "true" }
 }
 
