@@ -2,6 +2,7 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    projects: ["packages/*", "examples"]
+    globalSetup: ["./vitest.global.ts"],
+    projects: ["packages/*", "packaging", "examples"]
   }
 })

@@ -1,5 +1,7 @@
 import { defineProject } from "vitest/config"
+import { sourceResolve } from "../../vitest.shared.ts"
 
 export default defineProject({
+  ...sourceResolve,
   test: { name: "providers", include: ["test/**/*.test.ts"] }
 })

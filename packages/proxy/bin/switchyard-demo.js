@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: the mock upstream and the gateway on examples/proxy-demo.yaml, through tsx (no build step).
-import "./requireNode.js"
-import { register } from "tsx/esm/api"
+// `npm start`: the mock upstream and the gateway on examples/proxy-demo.yaml (see run.js).
+import { run } from "./run.js"
 
-register()
-await import("../src/demo.ts")
+await run(import.meta.resolve("#demo"))

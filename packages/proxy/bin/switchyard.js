@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry of the gateway through tsx, so the package needs no build step.
-import "./requireNode.js"
-import { register } from "tsx/esm/api"
+// The `switchyard` gateway: runs dist/cli.js (see run.js for the in-repository source mode).
+import { run } from "./run.js"
 
-register()
-await import("../src/cli.ts")
+await run(import.meta.resolve("#cli"))

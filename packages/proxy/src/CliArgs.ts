@@ -1,6 +1,6 @@
 /**
  * The command line: `switchyard --config FILE [--port 4000] [--host 127.0.0.1] [--check]
- * [--drain-timeout SECONDS] [--log-format logfmt|json]`.
+ * [--drain-timeout SECONDS] [--log-format logfmt|json]`, and `--help`/`-h`.
  */
 import { parseArgs } from "node:util"
 
@@ -14,16 +14,21 @@ export interface CliArgs {
   readonly logFormat: "logfmt" | "json"
 }
 
-/** The usage text printed on a bad command line. */
+/** The usage text printed by `--help` and on a bad command line. */
 export const usage = `usage: switchyard --config FILE [--port 4000] [--host 127.0.0.1] [--check]
                   [--drain-timeout SECONDS] [--log-format logfmt|json]
+       switchyard --help
 
   --config FILE           the LiteLLM-shaped YAML config (model_list, router_settings, general_settings)
   --port N                port to listen on (default 4000; 0 picks a free one)
   --host ADDRESS          address to bind (default 127.0.0.1)
   --check                 validate the config (schema, providers, environment variables) and exit
   --drain-timeout SECONDS on SIGTERM, how long open requests and streams may finish (default 10)
-  --log-format FORMAT     logfmt (default) or json`
+  --log-format FORMAT     logfmt (default) or json
+  -h, --help              print this and exit`
+
+/** Whether the command line asks for the usage (`--help` or `-h` anywhere), which then exits 0. */
+export const wantsHelp = (argv: ReadonlyArray<string>): boolean => argv.some((a) => a === "--help" || a === "-h")
 
 /** A command line that cannot be run; the message says why. */
 export class UsageError extends Error {}

@@ -11,7 +11,7 @@ import { ProvidersLive } from "@switchyard/providers"
 import { wantsRedis } from "@switchyard/redis/settings"
 import { Cause, Effect, Exit, Layer, Logger, Runtime } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
-import { type CliArgs, parseCliArgs, usage, UsageError } from "./CliArgs.ts"
+import { type CliArgs, parseCliArgs, usage, UsageError, wantsHelp } from "./CliArgs.ts"
 import { checkConfigFile, formatIssues } from "./ConfigFile.ts"
 import { flushLogs, processLogger } from "./ProcessLogger.ts"
 import { DEFAULT_DRAIN_TIMEOUT_MILLIS, gatewayServer, type ServeOptions } from "./Server.ts"
@@ -57,12 +57,16 @@ export const gatewayProcess = (
     Layer.provide(Logger.layer([processLogger(options.logFormat ?? "logfmt")]))
   )
 
-/** Parses the command line, or exits 2 with the usage. */
-export const argsOrExit = (argv: ReadonlyArray<string>): CliArgs => {
+/** Parses the command line, or exits 2 with the usage (0 when `--help` asked for it). */
+export const argsOrExit = (argv: ReadonlyArray<string>, usageText: string = usage): CliArgs => {
+  if (wantsHelp(argv)) {
+    console.log(usageText)
+    return process.exit(0)
+  }
   try {
     return parseCliArgs(argv)
   } catch (e) {
-    console.error(e instanceof UsageError ? `${e.message}\n\n${usage}` : String(e))
+    console.error(e instanceof UsageError ? `${e.message}\n\n${usageText}` : String(e))
     return process.exit(2)
   }
 }

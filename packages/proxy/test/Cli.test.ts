@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseCliArgs, UsageError } from "../src/CliArgs.ts"
+import { parseCliArgs, UsageError, wantsHelp } from "../src/CliArgs.ts"
 
 const BIN = fileURLToPath(new URL("../bin/switchyard.js", import.meta.url))
 const EXAMPLE = fileURLToPath(new URL("../../../examples/proxy-demo.yaml", import.meta.url))
@@ -137,6 +137,14 @@ router_settings: { num_retries: 1 }
       "litellm_settings.drop_params",
       "litellm_settings.success_callback"
     ]) expect(lines.filter((l) => l.includes(key))).toHaveLength(1)
+  })
+
+  it("--help prints the usage on stdout and exits 0 (so does -h)", async () => {
+    expect([wantsHelp(["--help"]), wantsHelp(["--config", "a.yaml", "-h"]), wantsHelp(["--config", "a.yaml"])]).toEqual([true, true, false])
+    const help = await run(["--help"])
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain("usage: switchyard --config FILE")
+    expect(help.stdout).toContain("--drain-timeout SECONDS")
   })
 
   it("exits 2 with usage on a bad command line, and on a missing file", async () => {

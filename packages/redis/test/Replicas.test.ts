@@ -1,7 +1,9 @@
 /**
  * Two RouterState instances on one Redis behave as one router's state: what one replica writes, the
  * other reads within a second. These run on the real clock, because the one-second bound is real time
- * by nature; each wait polls and stops as soon as the condition holds.
+ * by nature; no test sleeps for a fixed time: each wait polls a condition (in a replica's view or in
+ * Redis itself) and stops as soon as it holds. The file's timeout covers a cold start of the fixture
+ * process (tsx compiling on a fresh clone), not the bounds, which each `within` asserts on its own.
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -23,7 +25,13 @@ const replicas = (options: Partial<RedisStateOptions> = {}) =>
     return { a: yield* makeRedisState(shared), b: yield* makeRedisState(shared), prefix: shared.prefix }
   })
 
-describe("two replicas on one Redis", () => {
+/** The scores (expiry times) of the leases of deployment `id` in Redis. */
+const leaseExpiries = (prefix: string, id: string) =>
+  Effect.promise(() =>
+    withClient(testRedisUrl, async (c) => (await c.zRangeWithScores(`${prefix}{${id}}:lease`, 0, -1)).map((m) => m.score))
+  )
+
+describe("two replicas on one Redis", { timeout: 30_000 }, () => {
   live("a cooldown set through one replica is honoured by the other within a second", () =>
     Effect.gen(function*() {
       const { a, b } = yield* replicas()
@@ -40,7 +48,10 @@ describe("two replicas on one Redis", () => {
       const { a, b } = yield* replicas()
       const until = (yield* Clock.currentTimeMillis) + 30_000
       yield* a.coolDown("d", until)
-      yield* Effect.sleep(1_000) // the bound: B never asks about "d" before its first read below
+      yield* a.coolDown("marker", until)
+      // B never asks about "d" before its one read below. It waits for a later write of A's instead: once
+      // B's view has that, B has synced after "d" reached Redis, and every sync brings all deployments.
+      yield* within("B sees A's later cooldown", 1_000, Effect.map(b.stats(["marker"]), ([s]) => s!.cooldownUntil === until))
       assert.strictEqual((yield* b.stats(["d"]))[0]!.cooldownUntil, until)
     }))
 
@@ -103,10 +114,17 @@ describe("two replicas on one Redis", () => {
 
   live("a held lease is refreshed, so it outlives its TTL while the call runs", () =>
     Effect.gen(function*() {
-      const { a, b } = yield* replicas({ leaseTtlMillis: 300 })
+      const ttl = 300
+      const prefix = freshPrefix()
+      const { a, b } = yield* replicas({ leaseTtlMillis: ttl, prefix })
       yield* a.acquire("d")
       yield* within("B sees the lease", 1_000, Effect.map(b.stats(["d"]), ([s]) => s!.inFlight === 1))
-      yield* Effect.sleep(900) // three TTLs
+      // The lease's first expiry in Redis; then wait until Redis shows a refresh made a whole TTL after it
+      // (without refreshes the lease would be long gone by then), and B still counts it.
+      let firstExpiry = 0
+      yield* within("the lease is in Redis", 1_000, Effect.map(leaseExpiries(prefix, "d"), ([e]) => (firstExpiry = e ?? 0) > 0))
+      yield* within("A refreshed its lease past two TTLs", 3_000, Effect.map(leaseExpiries(prefix, "d"), (expiries) =>
+        expiries.some((e) => e >= firstExpiry + 2 * ttl)))
       assert.strictEqual((yield* b.stats(["d"]))[0]!.inFlight, 1)
     }))
 

@@ -55,6 +55,36 @@ export const eventually = async (what: string, check: () => Promise<boolean>, mi
   }
 }
 
+/**
+ * Resolves once `replicas` distinct clients have each run the sync script twice since this call (watched
+ * with MONITOR): a replica syncs one call at a time, so its second sync proves it took in the answer of
+ * one that Redis ran after this moment. Call it once a write is in Redis, to know every replica's view
+ * has it: an event to wait on instead of the replicas' refresh period.
+ */
+export const syncedTwiceSince = async (url: string, replicas: number, millis = 2_000): Promise<void> => {
+  const client: RawClient = createClient({ url, RESP: 2, socket: { connectTimeout: 1_000, reconnectStrategy: false } })
+  client.on("error", () => {})
+  await client.connect()
+  const syncs = new Map<string, number>()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not within ${millis} ms: ${replicas} replicas synced twice`)), millis)
+      client.monitor((line) => {
+        // `1700000000.123456 [0 127.0.0.1:35740] "EVALSHA" "…" …`: the client's address, then the command.
+        const match = /\[\d+ ([^\]]+)\] "(?:EVALSHA|EVAL)"/i.exec(String(line))
+        if (match === null) return
+        syncs.set(match[1]!, (syncs.get(match[1]!) ?? 0) + 1)
+        if ([...syncs.values()].filter((n) => n >= 2).length >= replicas) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }).catch(reject)
+    })
+  } finally {
+    client.destroy()
+  }
+}
+
 /** A loopback port nobody listens on right now. */
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry of the mock upstream through tsx, so the package needs no build step.
-import { register } from "tsx/esm/api"
-
-register()
-await import("../src/mock/main.ts")
+// The standalone mock upstream: runs dist/mock/main.js with plain Node; inside the repository, under
+// `--conditions=@switchyard/source`, the TypeScript source through tsx (a workspace dev dependency).
+const entry = import.meta.resolve("#mock-main")
+if (entry.endsWith(".ts")) (await import("tsx/esm/api")).register()
+await import(entry)

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { DEFAULT_MOCK_PORT, parseMockArgs, readScriptFile } from "../src/mock/index.ts"
+import { DEFAULT_MOCK_PORT, parseMockArgs, readScriptFile, wantsMockHelp } from "../src/mock/index.ts"
 import { json, send } from "./http.ts"
 
 const scriptFile = (content: unknown) => {
@@ -19,6 +19,8 @@ describe("switchyard-mock command line", () => {
     assert.deepStrictEqual(parseMockArgs(["--port", "0", "--script", "s.json"]), { port: 0, scriptFile: "s.json" })
     assert.deepStrictEqual(parseMockArgs(["--port=5000"]), { port: 5000, scriptFile: undefined })
     assert.throws(() => parseMockArgs(["--port", "x"]))
+    assert.throws(() => parseMockArgs(["--prot", "5000"]), /Unknown option '--prot'/)
+    assert.throws(() => parseMockArgs(["--port", "70000"]))
   })
 
   it("reads a script file: a list of behaviours, or a full script", () => {
@@ -29,6 +31,29 @@ describe("switchyard-mock command line", () => {
     })
     assert.throws(() => readScriptFile(scriptFile({ a: [{ kind: "nope" }] })))
   })
+
+  it.live("--help prints the usage and exits 0; a bad command line exits 2 with it", () =>
+    Effect.gen(function*() {
+      const bin = new URL("../bin/switchyard-mock.js", import.meta.url).pathname
+      const run = (args: ReadonlyArray<string>) =>
+        Effect.promise(() =>
+          new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 20_000 })
+            let stdout = ""
+            let stderr = ""
+            child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+            child.on("close", (status) => resolve({ status, stdout, stderr }))
+          })
+        )
+      assert.deepStrictEqual([wantsMockHelp(["-h"]), wantsMockHelp(["--port", "1", "--help"]), wantsMockHelp(["--port", "1"])], [true, true, false])
+      const help = yield* run(["--help"])
+      assert.strictEqual(help.status, 0)
+      assert.include(help.stdout, "usage: switchyard-mock [--port 4010]")
+      const bad = yield* run(["--port", "nope"])
+      assert.strictEqual(bad.status, 2)
+      assert.include(bad.stderr, "usage: switchyard-mock")
+    }), 30_000)
 
   it.live("the bin starts the server, prints its URL and applies the script", () =>
     Effect.gen(function*() {

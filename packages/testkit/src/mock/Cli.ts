@@ -1,7 +1,8 @@
 /**
- * The command line of the standalone mock upstream: `--port N` and `--script file.json`.
+ * The command line of the standalone mock upstream: `--port N`, `--script file.json` and `--help`.
  */
 import { readFileSync } from "node:fs"
+import { parseArgs } from "node:util"
 import { Schema } from "effect"
 import { type MockScript, ScriptFile } from "./Behavior.ts"
 
@@ -14,17 +15,30 @@ export interface MockCliOptions {
   readonly scriptFile: string | undefined
 }
 
-/** Parses `--port N` and `--script file.json` (also as `--port=N`). */
+/** The usage text of `switchyard-mock --help`, also printed on a bad command line. */
+export const mockUsage = `usage: switchyard-mock [--port ${DEFAULT_MOCK_PORT}] [--script file.json]
+
+  The mock upstream: OpenAI, Azure and Anthropic wire formats on http://127.0.0.1:PORT/d/<deployment>/...
+  --port N              port to listen on (default ${DEFAULT_MOCK_PORT}; 0 picks a free one)
+  --script FILE         per deployment, the behaviours to play (JSON: a list, or {behaviors, otherwise})
+  -h, --help            print this and exit`
+
+/** Whether the command line asks for the usage (`--help` or `-h`), which then exits 0. */
+export const wantsMockHelp = (argv: ReadonlyArray<string>): boolean => argv.some((a) => a === "--help" || a === "-h")
+
+/** Parses `--port N` and `--script file.json` (also as `--port=N`); throws on anything else. */
 export const parseMockArgs = (argv: ReadonlyArray<string>): MockCliOptions => {
-  const value = (name: string) => {
-    const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`))
-    if (i === -1) return undefined
-    const arg = argv[i]!
-    return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[i + 1]
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { port: { type: "string" }, script: { type: "string" } },
+    strict: true,
+    allowPositionals: false
+  })
+  const port = values.port
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) {
+    throw new Error(`--port expects a port number, got "${port}"`)
   }
-  const port = value("--port")
-  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`--port expects a number, got "${port}"`)
-  return { port: port === undefined ? DEFAULT_MOCK_PORT : Number(port), scriptFile: value("--script") }
+  return { port: port === undefined ? DEFAULT_MOCK_PORT : Number(port), scriptFile: values.script }
 }
 
 /** Reads a `--script` file: per deployment, a list of behaviours or `{behaviors, otherwise}`. */

@@ -3,7 +3,14 @@
  * faults. It answers with the testkit's REFERENCE_TEXT (exported by the testkit index, not here).
  */
 export { Behave, MockBehavior, MockScript, ScriptFile, ScriptRequest } from "./Behavior.ts"
-export { DEFAULT_MOCK_PORT, type MockCliOptions, parseMockArgs, readScriptFile } from "./Cli.ts"
+export {
+  DEFAULT_MOCK_PORT,
+  type MockCliOptions,
+  mockUsage,
+  parseMockArgs,
+  readScriptFile,
+  wantsMockHelp
+} from "./Cli.ts"
 export type { MockServer, MockServerOptions, RecordedRequest } from "./MockServer.ts"
 export { MockUpstream, startMockUpstream, startMockUpstreamScoped } from "./MockUpstream.ts"
 export { REFERENCE_CHUNKS, referencePrefix, wordChunks } from "./ReferenceText.ts"
