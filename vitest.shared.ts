@@ -13,8 +13,12 @@ if (!process.env.NODE_OPTIONS?.includes(`--conditions=${sourceCondition}`)) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --conditions=${sourceCondition}`.trim()
 }
 
+// Without vite's `module` condition: packages such as @smithy/* point it at bundler-only ESM (imports
+// without file extensions), which Node, running the externalized node_modules, cannot load.
+const conditions = [sourceCondition, ...defaultServerConditions.filter((c) => c !== "module")]
+
 /** vite's resolver, for the modules vitest transforms itself. */
 export const sourceResolve = {
-  resolve: { conditions: [sourceCondition, ...defaultServerConditions] },
-  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } }
+  resolve: { conditions },
+  ssr: { resolve: { conditions } }
 }

@@ -3,5 +3,5 @@ import { sourceResolve } from "../../vitest.shared.ts"
 
 export default defineProject({
   ...sourceResolve,
-  test: { name: "testkit", include: ["test/**/*.test.ts"] }
+  test: { name: "testkit", include: ["test/**/*.test.ts"], testTimeout: 30_000 }
 })
