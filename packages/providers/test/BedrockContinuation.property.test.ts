@@ -1,7 +1,9 @@
 /**
- * The mid-stream promise with Bedrock first: whatever the break (an exception frame of any class, or a
- * cut socket) and wherever it falls in a ConverseStream or InvokeModelWithResponseStream reply, the router
- * and the real providers over the mock deliver the reference text exactly once.
+ * The mid-stream promise with Bedrock first: whatever the break (an exception frame of a class that
+ * another deployment can fix, or a cut socket) and wherever it falls in a ConverseStream or
+ * InvokeModelWithResponseStream reply, the router and the real providers over the mock deliver the
+ * reference text exactly once. A client's error (validationException, a 400) in the stream is classified
+ * as it would be at the start: the client sees it, and nothing is continued.
  */
 import { assert, layer } from "@effect/vitest"
 import { operations, parseConfig, Router, RouterState, type Wire } from "@switchyard/core"
@@ -45,7 +47,14 @@ layer(TestLayer, { excludeTestServices: true })("bedrock continuation over HTTP"
         mock.script("g0", [fault === "cut" ? Behave.cutAfter(k) : Behave.sseErrorAfter(k, { type: fault })])
         const router = yield* routerOn(mock, invoke ? "anthropic.claude-3-haiku-20240307-v1:0" : "amazon.nova-pro-v1:0")
         const request: Wire.ChatRequest = { model: "g0", messages: [{ role: "user", content: "tell me" }] }
-        const chunks = yield* Stream.runCollect(router.stream(operations.chat, request))
+        const collected = Stream.runCollect(router.stream(operations.chat, request))
+        if (fault === "validationException") {
+          const error = yield* Effect.flip(collected)
+          assert.strictEqual(error._tag === "AllAttemptsFailed" && error.lastError._tag, "BadRequest")
+          assert.deepStrictEqual(mock.requests().map((r) => r.deployment), ["g0"])
+          return
+        }
+        const chunks = yield* collected
         assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), REFERENCE_TEXT)
         assert.deepStrictEqual(mock.requests().map((r) => r.deployment), ["g0", "g1"])
       }),

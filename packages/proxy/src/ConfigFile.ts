@@ -69,11 +69,19 @@ const everyVariableSet = ConfigProvider.layer(
   ConfigProvider.make((path) => Effect.succeed(ConfigProvider.makeValue(`placeholder-${path.join("_")}`)))
 )
 
-/** The issues of every later stage: with the real environment, and past its unset variables. */
+const unsetVariable = (issue: ConfigIssue) => /^environment variable \S+ is not set$/.test(issue.message)
+
+/**
+ * The issues of every later stage: with the real environment, and past its unset variables. A field
+ * whose variable is unset is judged by the real run alone: its placeholder value says nothing about it.
+ */
 const laterStages = (loaded: LoadedConfig) =>
   Effect.map(
     Effect.all([issuesOf(checkConfig(loaded)), issuesOf(checkConfig(loaded).pipe(Effect.provide(everyVariableSet)))]),
-    ([real, past]) => distinct([...real, ...past])
+    ([real, past]) => {
+      const unset = new Set(real.filter(unsetVariable).map((i) => i.path))
+      return distinct([...real, ...(unset.size === 0 ? [] : past.filter((i) => !unset.has(i.path)))])
+    }
   )
 
 /**
