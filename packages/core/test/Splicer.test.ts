@@ -22,9 +22,11 @@ const splice = (
   const splicer = new Splicer<any>(specOf(operation))
   const out: Array<any> = []
   breaks.forEach(({ k, repeat }, i) => {
-    const back = Math.min(repeat, splicer.sent.length)
     const rest = continuationFor(splicer.sent === "" ? undefined : splicer.sent)
-    const chunks = textChunks(operation, REFERENCE_TEXT.slice(REFERENCE_TEXT.length - rest.length - back), { id: `up${i}` })
+    let from = REFERENCE_TEXT.length - rest.length - Math.min(repeat, splicer.sent.length)
+    // Word chunks drop leading whitespace: a repeat starts on a visible character, so it stays `repeat` long.
+    while (from > 0 && /\s/.test(REFERENCE_TEXT[from]!)) from--
+    const chunks = textChunks(operation, REFERENCE_TEXT.slice(from), { id: `up${i}` })
     out.push(...splicer.push(chunks.slice(0, openingChunks[operation] + k)))
     splicer.broke(partUsage(i + 1))
   })
