@@ -11,6 +11,7 @@ import type { Operation, OperationName, Operations, RequestOf, ResponseOf } from
 import { operationNames, operations } from "./Operation.ts"
 import { makePipeline, type Perform, type Routed } from "./Pipeline.ts"
 import { makePolicy, type Policy } from "./Policy.ts"
+import { makePrefillSupport } from "./Prefill.ts"
 import { Providers } from "./Provider.ts"
 import { RouterState } from "./RouterState.ts"
 import { openStream, type RoutedStream } from "./StreamFallback.ts"
@@ -69,6 +70,7 @@ export const makeRouter = (
 
     const policy = makePolicy(loaded.config.router_settings)
     const pipeline = makePipeline(deployments, policy, providers, state)
+    const prefill = makePrefillSupport()
 
     const call = <Req, Res>(operation: Operation<string, Req, Res, any>, request: Req) =>
       Effect.flatMap(pipeline.start(operation, request), (journey) => {
@@ -89,7 +91,7 @@ export const makeRouter = (
       })
 
     const open = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, request: Req) =>
-      openStream(pipeline, policy, operation, request)
+      openStream(pipeline, policy, prefill, operation, request)
 
     const stream = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, request: Req) =>
       Stream.unwrap(Effect.map(open(operation, request), (routed) => routed.stream))

@@ -12,7 +12,7 @@ import { type Attempt, failurePolicy, MalformedResponse, MidStream, type Provide
 import type { Operation, TextStreamSpec } from "./Operation.ts"
 import { type Journey, type Perform, type Pipeline, type Produced, withDeadline } from "./Pipeline.ts"
 import type { Policy } from "./Policy.ts"
-import { acceptsPrefill } from "./Provider.ts"
+import { isPrefillRefusal, type PrefillSupport } from "./Prefill.ts"
 import type { RouterCallError } from "./Router.ts"
 import { Splicer } from "./Splicer.ts"
 import { defaultContinuationPrompt } from "./TextStreams.ts"
@@ -94,6 +94,7 @@ const openUpstream = <Chunk>(
 export const openStream = <Req, Chunk>(
   pipeline: Pipeline,
   policy: Policy,
+  prefill: PrefillSupport,
   operation: Operation<string, Req, any, Chunk>,
   request: Req
 ): Effect.Effect<RoutedStream<Chunk>, RouterCallError, Scope.Scope> =>
@@ -111,11 +112,16 @@ export const openStream = <Req, Chunk>(
 
     // A continuation asks for what comes after the text the client already has.
     const perform: Perform<Upstream<Chunk>> = (provider, deployment) => {
+      const send = (req: unknown) => openUpstream(provider.stream(operation, deployment, req as Req), deployment, req)
       const sent = splicer?.sent ?? ""
-      const req = text === undefined || sent === "" || mode === "restart"
-        ? original
-        : text.continueWith(original, sent, { prefill: acceptsPrefill(provider, deployment), instruction })
-      return openUpstream(provider.stream(operation, deployment, req), deployment, req)
+      if (text === undefined || sent === "" || mode === "restart") return send(original)
+      const continuation = (asPrefill: boolean) => send(text.continueWith(original, sent, { prefill: asPrefill, instruction }))
+      if (!prefill.accepts(provider, deployment)) return continuation(false)
+      // A refused prefill is no failure of the deployment: it is asked again at once in the instruction form.
+      return Effect.catchIf(continuation(true), isPrefillRefusal, () => {
+        prefill.refused(deployment)
+        return continuation(false)
+      })
     }
     const open = (index: number) =>
       pipeline.run(journey, perform, pipeline.streamTimeout(journey), index).pipe(

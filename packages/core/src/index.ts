@@ -22,6 +22,7 @@ export type {
   TextStreamSpec
 } from "./Operation.ts"
 export * from "./Policy.ts"
+export * from "./Prefill.ts"
 export * from "./Provider.ts"
 export * from "./Router.ts"
 export * from "./Pipeline.ts"
