@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { operations, overlapLength, Splicer, type TextStreamSpec, type Usage } from "@switchyard/core"
-import { continuationFor, openingChunks, REFERENCE_TEXT, textChunks, words } from "@switchyard/testkit"
+import { continuationFor, openingChunks, REFERENCE_TEXT, textChunks, toolCallChunk, toolCallsFinish, words } from "@switchyard/testkit"
 import { Schema } from "effect"
 
 type TextOperation = "chat" | "completion" | "responses"
@@ -81,16 +81,8 @@ describe("the splicer", () => {
   })
 
   it("holds tool-call chunks until the reply finishes; a break drops them and the next upstream's call goes out whole", () => {
-    const tool = (args: string, first = false) => ({
-      id: "t",
-      choices: [{
-        index: 0,
-        delta: {
-          tool_calls: [{ index: 0, ...(first ? { id: "call_1", type: "function", function: { name: "get_weather", arguments: args } } : { function: { arguments: args } }) }]
-        }
-      }]
-    })
-    const finish = { id: "t", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }
+    const tool = toolCallChunk
+    const finish = toolCallsFinish
     const opening = { id: "t", choices: [{ index: 0, delta: { role: "assistant", content: "Let me check. " } }] }
     const splicer = new Splicer<any>(specOf("chat"))
     const out = splicer.push([opening, tool('{"ci', true), tool('ty": "Par')])

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Connection, MidStream, type Operation, operations, type ProviderError } from "@switchyard/core"
-import { makeScriptedProvider, Outcome, REFERENCE_TEXT, continuationFor, textChunks, words } from "@switchyard/testkit"
+import { makeScriptedProvider, Outcome, REFERENCE_TEXT, continuationFor, textChunks, toolCallChunk, toolCallsFinish, words } from "@switchyard/testkit"
 import { Effect, Fiber, Stream } from "effect"
 import { Tiktoken } from "js-tiktoken/lite"
 import cl100k from "js-tiktoken/ranks/cl100k_base"
@@ -183,16 +183,8 @@ describe("usage", () => {
 })
 
 describe("tool calls", () => {
-  const toolChunk = (args: string, first = false) => ({
-    id: "t",
-    choices: [{
-      index: 0,
-      delta: {
-        tool_calls: [{ index: 0, ...(first ? { id: "call_1", type: "function", function: { name: "get_weather", arguments: args } } : { function: { arguments: args } }) }]
-      }
-    }]
-  })
-  const finish = { id: "t", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }
+  const toolChunk = toolCallChunk
+  const finish = toolCallsFinish
 
   it.effect("a break inside a tool call sends none of it; the fallback's complete call arrives once", () =>
     Effect.gen(function*() {

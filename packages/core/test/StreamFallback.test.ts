@@ -8,7 +8,6 @@ import {
   MidStream,
   type Operation,
   operations,
-  overlapLength,
   type StreamSummary,
   type TextStreamSpec
 } from "@switchyard/core"
@@ -117,15 +116,4 @@ describe("mid-stream continuation", () => {
       const error = exit._tag === "Failure" ? exit.cause.reasons[0] : undefined
       assert.strictEqual((error as { error?: { _tag: string } })?.error?._tag, "AllAttemptsFailed")
     }))
-})
-
-describe("overlap trim", () => {
-  it("removes a repeated tail, keeps legitimate short repetition, and waits when it cannot tell yet", () => {
-    const sent = "The quick brown fox jumps over the lazy dog. "
-    assert.strictEqual(overlapLength(sent, "over the lazy dog. It was", false), "over the lazy dog. ".length)
-    assert.strictEqual(overlapLength(sent, "dog. Then", false), 0)
-    assert.strictEqual(overlapLength(sent, "over the", false), undefined)
-    assert.strictEqual(overlapLength(sent, "over the", true), 0)
-    assert.strictEqual(overlapLength(sent, sent + "More", false), sent.length)
-  })
 })

@@ -97,3 +97,17 @@ export const sampleRequest = (operation: OperationName, model: string): Record<s
       return { model, input: "hi" }
   }
 }
+
+/** A chat chunk carrying a piece of one tool call's arguments; the `first` piece names the call. */
+export const toolCallChunk = (args: string, first = false) => ({
+  id: "t",
+  choices: [{
+    index: 0,
+    delta: {
+      tool_calls: [{ index: 0, ...(first ? { id: "call_1", type: "function", function: { name: "get_weather", arguments: args } } : { function: { arguments: args } }) }]
+    }
+  }]
+})
+
+/** The chat chunk that ends a reply made of tool calls. */
+export const toolCallsFinish = { id: "t", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }
