@@ -89,10 +89,12 @@ export const messagesStream = {
   }),
   /** The fitting needs the block bookkeeping, so it happens in `reidentify`. */
   resumed: (event: Wire.MessagesEvent): Wire.MessagesEvent | undefined => event,
+  /** A ping is held too: sent on, it would release a whole block's held start before the block is complete. */
   holds: (event: Wire.MessagesEvent): boolean =>
-    event.type === "content_block_start"
+    event.type === "ping" ||
+    (event.type === "content_block_start"
       ? wholeBlocks.has(blockType(event) as string)
-      : event.type === "content_block_delta" && wholeDeltas.has(deltaOf(event)?.type as string),
+      : event.type === "content_block_delta" && wholeDeltas.has(deltaOf(event)?.type as string)),
   noteIdentity: (identity: StreamIdentity, event: Wire.MessagesEvent): void => {
     if (event.type === "message_start" && identity.id === undefined && isRecord(event.message)) {
       const id = event.message.id

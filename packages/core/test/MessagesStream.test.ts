@@ -79,3 +79,15 @@ describe("the messages stream grammar", () => {
     assert.deepStrictEqual(grammar(out), [0, 1])
   })
 })
+
+describe("a reply that opens with a tool-use block", () => {
+  it("cut inside it: the client gets the fallback's block alone", () => {
+    const splicer = new Splicer(spec)
+    const start = textChunks("messages", "")[0] as Event
+    const tool = toolBlock(0, "toolu_a")
+    const out = splicer.push([start, tool[0]!, { type: "ping" }, tool[1]!])
+    splicer.broke(part)
+    out.push(...splicer.push([start, tool[0]!, { type: "ping" }, ...tool.slice(1), { type: "message_stop" }]), ...splicer.end())
+    assert.deepStrictEqual(grammar(out), [0])
+  })
+})
