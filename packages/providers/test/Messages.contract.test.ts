@@ -6,7 +6,7 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { operations as Op, type Wire } from "@switchyard/core"
 import { REFERENCE_TEXT } from "@switchyard/testkit"
-import { MockUpstream } from "@switchyard/testkit/mock"
+import { MOCK_AWS_CREDENTIALS, MockUpstream } from "@switchyard/testkit/mock"
 import { Effect, Redacted, Stream } from "effect"
 import { chatToMessages, messagesEvents, messagesToChat } from "../src/MessagesOverChat.ts"
 import { makeDeployment, mockDeployment, onlyRequest, providerFor, TestLayer } from "./fixtures.ts"
@@ -68,6 +68,38 @@ layer(TestLayer, { excludeTestServices: true })("messages on Anthropic-shaped up
       const seen = yield* onlyRequest("msg-vx")
       assert.match(seen.path, /:streamRawPredict$/)
       assert.deepStrictEqual(seen.body, { anthropic_version: "vertex-2023-10-16", max_tokens: 256, messages: ask().messages, stream: true })
+    }))
+
+  it.effect("bedrock: Anthropic models natively through Invoke (plain and streamed), others over Converse", () =>
+    Effect.gen(function*() {
+      const mock = yield* MockUpstream
+      const bedrock = yield* providerFor("bedrock")
+      const d = (id: string, model: string) =>
+        makeDeployment({
+          id,
+          provider: "bedrock",
+          model,
+          apiKey: undefined,
+          apiBase: mock.apiBase(id, "bedrock"),
+          aws: {
+            accessKeyId: MOCK_AWS_CREDENTIALS.accessKeyId,
+            secretAccessKey: Redacted.make(MOCK_AWS_CREDENTIALS.secretAccessKey),
+            sessionToken: undefined,
+            regionName: MOCK_AWS_CREDENTIALS.region,
+            runtimeEndpoint: undefined
+          }
+        })
+      const claude = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+      const reply = yield* bedrock.call(Op.messages, d("msg-br", claude), ask())
+      assert.deepStrictEqual(reply.content, [{ type: "text", text: REFERENCE_TEXT }])
+      assert.deepStrictEqual((yield* onlyRequest("msg-br")).body, { anthropic_version: "bedrock-2023-05-31", max_tokens: 256, messages: ask().messages })
+      const events = yield* Stream.runCollect(bedrock.stream(Op.messages, d("msg-br-stream", claude), ask()))
+      assert.strictEqual(textOf(events), REFERENCE_TEXT)
+      assert.strictEqual((events.at(-1) as Event).type, "message_stop")
+      assert.match((yield* onlyRequest("msg-br-stream")).path, /invoke-with-response-stream$/)
+      const llama = yield* Stream.runCollect(bedrock.stream(Op.messages, d("msg-br-llama", "meta.llama3-70b-instruct-v1:0"), ask()))
+      assert.strictEqual(textOf(llama), REFERENCE_TEXT)
+      assert.match((yield* onlyRequest("msg-br-llama")).path, /converse-stream$/)
     }))
 
   it.effect("openai: the Messages API over chat, plain and streamed, with the grammar's events", () =>
