@@ -79,11 +79,11 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
     }
   })
 
-  it("claude: a forced tool call, then the tool result turn, passed through natively", async () => {
+  it.each(["claude", "gpt"])("%s: a forced tool call, plain and streamed, then the tool result turn", async (model) => {
     const env = await startWithMock(config)
     try {
       const client = clientOf(env.gateway.url)
-      const params = { model: "claude", max_tokens: 256, messages: ask, tools: [weather], tool_choice: { type: "tool" as const, name: "get_weather" } }
+      const params = { model, max_tokens: 256, messages: ask, tools: [weather], tool_choice: { type: "tool" as const, name: "get_weather" } }
       const call = await client.messages.create(params)
       expect(call.stop_reason).toBe("tool_use")
       const use = call.content.find((b) => b.type === "tool_use")!
@@ -92,9 +92,10 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
       const { events, final } = await streamed(client, params)
       expectGrammar(events)
       expect(final.content).toEqual([expect.objectContaining({ type: "tool_use", name: "get_weather", input: { city: "Paris" } })])
+      expect(final.stop_reason).toBe("tool_use")
 
       const answer = await client.messages.create({
-        model: "claude",
+        model,
         max_tokens: 256,
         tools: [weather],
         messages: [...ask, { role: "assistant", content: call.content }, {
@@ -103,9 +104,16 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
         }]
       })
       expect(textOf(answer)).toBe(REFERENCE_TEXT)
-      const sent = env.mock.requests("claude").at(-1)!.body as any
-      expect(sent.messages[2].content[0]).toEqual({ type: "tool_result", tool_use_id: use.id, content: "Sunny, 21 °C" })
-      expect(sent.model).toBe("claude-3-5-sonnet-20241022")
+      const sent = env.mock.requests(model).at(-1)!.body as any
+      if (model === "claude") {
+        expect(sent.messages[2].content[0]).toEqual({ type: "tool_result", tool_use_id: use.id, content: "Sunny, 21 °C" })
+        expect(sent.model).toBe("claude-3-5-sonnet-20241022")
+      } else {
+        expect(sent.messages.slice(1)).toEqual([
+          { role: "assistant", content: null, tool_calls: [{ id: use.id, type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Paris\"}" } }] },
+          { role: "tool", tool_call_id: use.id, content: "Sunny, 21 °C" }
+        ])
+      }
     } finally {
       await env.close()
     }
@@ -125,7 +133,7 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
           { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "text", text: "Sunny" }] }] }
         ]
       })
-      expect(textOf(answer)).toBe(REFERENCE_TEXT)
+      expect(answer.stop_reason).toBe("tool_use")
       const sent = env.mock.requests("gpt")[0]!.body as any
       expect(sent.tools).toEqual([{ type: "function", function: { name: "get_weather", description: "The weather in a city", parameters: weather.input_schema } }])
       expect(sent.tool_choice).toBe("required")
@@ -161,23 +169,23 @@ describe("a /v1/messages stream that breaks", () => {
     }
   })
 
-  it("claude: cut inside a tool_use block, the fallback's block arrives whole, once", async () => {
+  it.each([["claude", "claude2", "toolu_mock_1"], ["gpt", "gpt2", "call_mock_1"]])("%s: cut inside a tool_use block, the fallback's block arrives whole, once", async (model, backup, id) => {
     const env = await startWithMock(config)
     try {
-      env.mock.script("claude", [Behave.cutAfter(1)])
+      env.mock.script(model, [Behave.cutAfter(model === "gpt" ? 2 : 1)])
       const { events, final } = await streamed(clientOf(env.gateway.url), {
-        model: "claude",
+        model,
         max_tokens: 256,
         messages: ask,
         tools: [weather],
         tool_choice: { type: "tool", name: "get_weather" }
       })
       expectGrammar(events)
-      expect(final.content).toEqual([{ type: "tool_use", id: "toolu_mock_1", name: "get_weather", input: { city: "Paris" } }])
+      expect(final.content).toEqual([{ type: "tool_use", id, name: "get_weather", input: { city: "Paris" } }])
       expect(final.stop_reason).toBe("tool_use")
       const json = events.flatMap((e) => (e.type === "content_block_delta" && e.delta.type === "input_json_delta" ? [e.delta.partial_json] : []))
       expect(json.join("")).toBe("{\"city\": \"Paris\"}")
-      expect(env.mock.requests("claude2")).toHaveLength(1)
+      expect(env.mock.requests(backup)).toHaveLength(1)
     } finally {
       await env.close()
     }
