@@ -91,3 +91,25 @@ describe("a reply that opens with a tool-use block", () => {
     assert.deepStrictEqual(grammar(out), [0])
   })
 })
+
+describe("a thinking block", () => {
+  it("cut before its signature is dropped; the continuation's signed block and text follow in order", () => {
+    const splicer = new Splicer(spec)
+    const start = textChunks("messages", "")[0] as Event
+    const thinking = (signature: string): ReadonlyArray<Event> => [
+      { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think." } },
+      { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature } },
+      { type: "content_block_stop", index: 0 }
+    ]
+    const out = splicer.push([start, ...thinking("sig-a").slice(0, 2)])
+    splicer.broke(part)
+    const text = (textChunks("messages", "Done.") as Array<Event>).slice(1).map((e) => (e.index === 0 ? { ...e, index: 1 } : e))
+    out.push(...splicer.push([start, ...thinking("sig-b"), ...text]), ...splicer.end())
+    assert.deepStrictEqual(grammar(out), [0, 1])
+    const signatures = out.filter((e) => e.delta?.type === "signature_delta").map((e) => e.delta.signature)
+    assert.deepStrictEqual(signatures, ["sig-b"])
+    assert.strictEqual(out.filter((e) => e.delta?.type === "thinking_delta").length, 1)
+    assert.strictEqual(out.map((e) => spec.text(e)).join(""), "Done.")
+  })
+})
