@@ -10,6 +10,7 @@ import {
   responsesStream,
   type StreamIdentity
 } from "./TextStreams.ts"
+import { messagesStream } from "./MessagesStream.ts"
 import { type Usage, usageFromWire } from "./Usage.ts"
 import * as Wire from "./Wire.ts"
 
@@ -48,7 +49,7 @@ export type StreamSpec<Req, Chunk> =
 /** One call type. `Req`, `Res` and `Chunk` are the decoded wire shapes. */
 export interface Operation<Name extends string = string, Req = any, Res = any, Chunk = any> {
   readonly name: Name
-  /** The path below `/v1` that the operation has in the OpenAI API. */
+  /** The path below `/v1` that the operation has in the OpenAI API (Anthropic's, for `messages`). */
   readonly path: string
   readonly request: Schema.Codec<Req, unknown>
   readonly response: Schema.Codec<Res, unknown>
@@ -155,6 +156,16 @@ export const moderation = make({
   stream: undefined
 })
 
+/** Anthropic's Messages API: the same pipeline, its own event grammar for continued streams. */
+export const messages = make({
+  name: "messages",
+  path: "/messages",
+  request: Wire.MessagesRequest,
+  response: Wire.MessagesResponse,
+  usage: wireUsage,
+  stream: { kind: "text", chunk: Wire.MessagesEvent, ...messagesStream }
+})
+
 /** The registry: every operation Switchyard routes. Tests walk it, so a new entry is covered at once. */
 export const operations = {
   chat,
@@ -165,7 +176,8 @@ export const operations = {
   image,
   rerank,
   responses,
-  moderation
+  moderation,
+  messages
 } as const
 
 export type Operations = typeof operations

@@ -1,5 +1,5 @@
 /**
- * Token estimates for the part of a stream whose upstream broke before reporting usage. Counted with a
+ * Token estimates for the part of a stream whose upstream broke before reporting usage, and token counts. Counted with a
  * real BPE tokenizer (js-tiktoken, cl100k_base). Its ranks load on first use, not at startup: they cost
  * ~94 MB of RSS and ~0.2 s to build (measured), which only a process that sees a broken stream pays.
  */
@@ -27,3 +27,7 @@ export const estimateUsage = (request: unknown, completion: string): Effect.Effe
     return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }
   }))
 
+
+/** How many tokens a text is, by the same tokenizer (for `count_tokens` where the upstream cannot say). */
+export const countTokens = (text: string): Effect.Effect<number> =>
+  Effect.map(Effect.promise(load), (tokenizer) => tokenizer.encode(text).length)

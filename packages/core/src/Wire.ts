@@ -1,5 +1,5 @@
 /**
- * The wire shapes of the nine operations, as OpenAI (and Cohere/Jina for rerank) define them.
+ * The wire shapes of the ten operations, as OpenAI (and Cohere/Jina for rerank) and Anthropic (messages) define them.
  * Requests keep every field they do not name, so provider-specific parameters pass through untouched.
  */
 import { Schema } from "effect"
@@ -249,3 +249,45 @@ export const ModerationResponse = open({
   results: Schema.Array(Schema.Unknown)
 })
 export type ModerationResponse = typeof ModerationResponse.Type
+
+// ------------------------------------------------------------------------------- messages (Anthropic)
+
+/** One turn of an Anthropic Messages conversation: text, or a list of content blocks. */
+export const MessagesTurn = open({
+  role: Schema.Literals(["user", "assistant"]),
+  content: Schema.Union([Schema.String, Schema.Array(Schema.Unknown)])
+})
+export type MessagesTurn = typeof MessagesTurn.Type
+
+/** `POST /v1/messages`, as Anthropic defines it. */
+export const MessagesRequest = open({
+  model: Model,
+  messages: Schema.Array(MessagesTurn).check(Schema.isMinLength(1)),
+  max_tokens: Schema.Number,
+  system: optional(Schema.Union([Schema.String, Schema.Array(Schema.Unknown)])),
+  stream: optional(Schema.Boolean)
+})
+export type MessagesRequest = typeof MessagesRequest.Type
+
+/** A complete Messages reply. */
+export const MessagesResponse = open({
+  id: Schema.String,
+  type: optional(Schema.String),
+  role: optional(Schema.String),
+  model: optional(Schema.String),
+  content: Schema.Array(Schema.Unknown),
+  stop_reason: optional(Schema.NullOr(Schema.String)),
+  usage: optional(Schema.NullOr(WireUsage))
+})
+export type MessagesResponse = typeof MessagesResponse.Type
+
+/** One Messages stream event (`message_start`, `content_block_delta`, `message_stop`, …). */
+export const MessagesEvent = open({
+  type: Schema.String,
+  index: optional(Schema.Number),
+  message: optional(Schema.Unknown),
+  content_block: optional(Schema.Unknown),
+  delta: optional(Schema.Unknown),
+  usage: optional(Schema.NullOr(WireUsage))
+})
+export type MessagesEvent = typeof MessagesEvent.Type

@@ -1,5 +1,5 @@
 /**
- * Anthropic's Messages API behind the OpenAI chat and Responses operations: requests and replies are
+ * Anthropic's Messages API, passed through for `messages`, and behind the OpenAI chat and Responses operations: requests and replies are
  * translated, the stream's events become chat chunks (and, for `responses`, Responses events), and errors
  * go through the same table as every other provider. The same engine serves Claude on Vertex AI, which
  * differs only in where a request goes, how it authenticates and two fields of the body.
@@ -7,13 +7,15 @@
 import {
   type Deployment,
   type Operation,
+  operations,
   type Provider,
   type ProviderError,
   UnsupportedOperation,
-  type Wire
+  Wire
 } from "@switchyard/core"
 import { Clock, Effect, Redacted, Result, Stream } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
+import { nativeEvent, nativeMessagesBody, nativeMessagesReply } from "./AnthropicMessages.ts"
 import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
 import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
@@ -78,20 +80,42 @@ export const makeAnthropicShaped = (client: HttpClient.HttpClient, options: Anth
   const unsupported = (operation: Operation) =>
     new UnsupportedOperation({ operation: operation.name, message: `${options.name} does not support ${operation.name}` })
 
-  const open = (deployment: Deployment, request: Wire.ChatRequest, stream: boolean) =>
+  /** Sends a Messages body (before this upstream's own changes to it). */
+  const open = (deployment: Deployment, body: Record<string, unknown>, stream: boolean) =>
     Effect.flatMap(options.target(deployment, stream), (target) => {
       const http = HttpClientRequest.post(target.url).pipe(
         HttpClientRequest.setHeaders({ ...target.headers, ...(stream ? { accept: "text/event-stream" } : {}) }),
-        HttpClientRequest.bodyJsonUnsafe(options.body(toAnthropicRequest(request, deployment.model, stream), deployment))
+        HttpClientRequest.bodyJsonUnsafe(options.body(body, deployment))
       )
       return Effect.map(send(client, http, target.secrets), (response) => ({ response, secrets: target.secrets }))
     })
 
+  // The Messages API itself passes through: the client's body, the upstream's events.
+  const callMessages = (deployment: Deployment, request: Wire.MessagesRequest) =>
+    Effect.gen(function*() {
+      const { body, prefill } = nativeMessagesBody(request, deployment.model, false)
+      const { response, secrets } = yield* open(deployment, body, false)
+      return nativeMessagesReply(yield* readJson(response, operations.messages.response, secrets), prefill)
+    })
+
+  const streamMessages = (deployment: Deployment, request: Wire.MessagesRequest) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const { body, prefill } = nativeMessagesBody(request, deployment.model, true)
+      const { response, secrets } = yield* open(deployment, body, true)
+      const decode = translatedEvents(
+        (data) => decodeResult(Wire.MessagesEvent, data, secrets),
+        { prefill, promptUsage: undefined },
+        nativeEvent
+      )
+      return sseEvents(response, secrets, { isFinal: isFinalEvent, isEnd: isEndEvent, decode })
+    }))
+
   const call = <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
     Effect.gen(function*() {
+      if (operation.name === "messages") return (yield* callMessages(deployment, request as Wire.MessagesRequest)) as Res
       const chat = chatRequestOf(operation, request)
       if (chat === undefined) return yield* Effect.fail(unsupported(operation))
-      const { response, secrets } = yield* open(deployment, chat, false)
+      const { response, secrets } = yield* open(deployment, toAnthropicRequest(chat, deployment.model, false), false)
       const message = yield* readJson(response, AnthropicMessage, secrets)
       const created = yield* nowSeconds
       const reply = fromAnthropicMessage(message, created, prefillWhitespace(chat))
@@ -101,10 +125,13 @@ export const makeAnthropicShaped = (client: HttpClient.HttpClient, options: Anth
 
   const stream = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, deployment: Deployment, request: Req) => {
     const spec = operation.stream
+    if (operation.name === "messages" && spec !== undefined) {
+      return guardStream(spec, streamMessages(deployment, request as Wire.MessagesRequest) as Stream.Stream<Chunk, ProviderError>)
+    }
     const chat = chatRequestOf(operation, request)
     if (chat === undefined || spec === undefined) return Stream.fail(unsupported(operation))
     const chunks: Stream.Stream<Chunk, ProviderError> = Stream.unwrap(Effect.gen(function*() {
-      const { response, secrets } = yield* open(deployment, chat, true)
+      const { response, secrets } = yield* open(deployment, toAnthropicRequest(chat, deployment.model, true), true)
       const created = yield* nowSeconds
       // Each event is decoded once, here; the chat chunks translated from it are built typed.
       const decode = translatedEvents(
@@ -121,7 +148,7 @@ export const makeAnthropicShaped = (client: HttpClient.HttpClient, options: Anth
 
   return {
     name: options.name,
-    operations: new Set(["chat", "responses"]),
+    operations: new Set(["chat", "responses", "messages"]),
     supportsPrefill: (deployment) => claudeAcceptsPrefill(deployment.model),
     call,
     stream

@@ -13,10 +13,11 @@ import {
   type Provider,
   type ProviderError,
   UnsupportedOperation,
-  type Wire
+  Wire
 } from "@switchyard/core"
-import { Clock, Effect, Result, Stream } from "effect"
+import { Clock, Effect, Result, type Schema, Stream } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
+import { nativeEvent, nativeMessagesBody, nativeMessagesReply } from "./AnthropicMessages.ts"
 import { initialStreamState, translateEvent } from "./AnthropicStream.ts"
 import { fromAnthropicMessage, prefillWhitespace, toAnthropicRequest } from "./AnthropicTranslate.ts"
 import { AnthropicEvent, AnthropicMessage } from "./AnthropicWire.ts"
@@ -24,6 +25,7 @@ import { authHeaders, type BedrockTarget, resolveBedrockTarget } from "./Bedrock
 import { fromConverseResponse, initialConverseState, toConverseRequest, translateConverseEvent } from "./BedrockConverse.ts"
 import { type BedrockEvent, bedrockEvents, chunkPayload } from "./BedrockEventStream.ts"
 import { embeddingReply, embeddingTexts } from "./Embeddings.ts"
+import { withMessagesOverChat } from "./MessagesOverChat.ts"
 import { guardStream } from "./StreamGuard.ts"
 import { decodeResult, decodeWith, readJson, readJsonValue, send } from "./Upstream.ts"
 
@@ -55,6 +57,12 @@ const nowSeconds = Effect.map(Clock.currentTimeMillis, (ms) => Math.floor(ms / 1
 const anthropicBody = (request: Wire.ChatRequest, modelId: string): Json => {
   const { model: _model, stream: _stream, ...body } = toAnthropicRequest(request, modelId, false)
   return { anthropic_version: bedrockAnthropicVersion, ...body }
+}
+
+/** A Messages request as Bedrock's Invoke body, and the prefill whitespace the reply may repeat. */
+const nativeInvokeBody = (request: Wire.MessagesRequest, modelId: string, stream: boolean) => {
+  const { body: { model: _model, stream: _stream, ...body }, prefill } = nativeMessagesBody(request, modelId, stream)
+  return { body: { anthropic_version: bedrockAnthropicVersion, ...body }, prefill }
 }
 
 /** Whether a decoded event says the reply is complete. */
@@ -147,6 +155,10 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
 
   const call = <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
     Effect.gen(function*() {
+      if (operation.name === "messages") {
+        if (bedrockApiOf(deployment.model).api === "converse") return yield* overChat.call(operation, deployment, request)
+        return (yield* messagesCall(deployment, request as Wire.MessagesRequest)) as Res
+      }
       const reply = operation.name === "chat"
         ? yield* chat(deployment, request as Wire.ChatRequest)
         : operation.name === "embedding"
@@ -180,29 +192,69 @@ export const makeBedrock = (client: HttpClient.HttpClient): Provider => {
             translateConverseEvent
           )
         )
-        : events.pipe(
-          Stream.filter((event) => event.eventType === "chunk"),
-          Stream.mapEffect((event) =>
-            Effect.fromResult(Result.flatMap(chunkPayload(event, secrets), (json) => {
-              ended ||= isFinal(event, json)
-              return decodeResult(AnthropicEvent, json, secrets)
-            }))
-          ),
+        : anthropicEvents(events, secrets, AnthropicEvent, () => void (ended = true)).pipe(
           // Read on past `message_stop` to the end of the body (it is the last frame), so the connection is reused.
           Stream.mapAccum(() => initialStreamState(created, prefillWhitespace(request)), translateEvent)
         )
-      const cut = Stream.suspend(() =>
-        ended ? Stream.empty : Stream.fail(new Connection({ message: "bedrock closed the event stream before its end", status: response.status }))
+      return Stream.concat(chunks, cutUnless(() => ended, response.status))
+    }))
+
+  // The Messages API goes natively through Invoke for Anthropic models, and over chat (Converse) for the rest.
+  const messagesCall = (deployment: Deployment, request: Wire.MessagesRequest) =>
+    Effect.gen(function*() {
+      const { modelId } = bedrockApiOf(deployment.model)
+      const { body, prefill } = nativeInvokeBody(request, modelId, false)
+      const { response, secrets } = yield* post(deployment, modelId, "invoke", body, false)
+      return nativeMessagesReply(yield* readJson(response, Wire.MessagesResponse, secrets), prefill)
+    })
+
+  const messagesStream = (deployment: Deployment, request: Wire.MessagesRequest) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const { modelId } = bedrockApiOf(deployment.model)
+      const { body, prefill } = nativeInvokeBody(request, modelId, true)
+      const { response, secrets } = yield* post(deployment, modelId, "invoke-with-response-stream", body, true)
+      let ended = false
+      const events = anthropicEvents(bedrockEvents(response, secrets), secrets, Wire.MessagesEvent, () => void (ended = true)).pipe(
+        Stream.mapAccum(() => ({ prefill, promptUsage: undefined }), nativeEvent)
       )
-      return Stream.concat(chunks, cut)
+      return Stream.concat(events, cutUnless(() => ended, response.status))
     }))
 
   const stream = <Req, Chunk>(operation: Operation<string, Req, any, Chunk>, deployment: Deployment, request: Req) => {
     const spec = operation.stream
+    if (operation.name === "messages" && spec !== undefined) {
+      if (bedrockApiOf(deployment.model).api === "converse") return overChat.stream(operation, deployment, request)
+      return guardStream(spec, messagesStream(deployment, request as Wire.MessagesRequest) as Stream.Stream<Chunk, ProviderError>)
+    }
     if (operation.name !== "chat" || spec === undefined) return Stream.fail(unsupported(operation))
     const chunks = Stream.mapEffect(chatChunks(deployment, request as Wire.ChatRequest), (chunk) => decodeWith(spec.chunk, chunk, []))
     return guardStream(spec, chunks)
   }
 
-  return { name: "bedrock", operations: supported, supportsPrefill: true, call, stream }
+  const chatOnly: Provider = { name: "bedrock", operations: supported, supportsPrefill: true, call, stream }
+  const overChat = withMessagesOverChat(chatOnly)
+  return { ...chatOnly, operations: new Set([...supported, "messages"]) }
 }
+
+/** The Anthropic events of an Invoke stream, decoded once with `schema`; `onFinal` when the reply's end is seen. */
+const anthropicEvents = <A>(
+  events: Stream.Stream<BedrockEvent, ProviderError>,
+  secrets: ReadonlyArray<string>,
+  schema: Schema.Codec<A, unknown>,
+  onFinal: () => void
+): Stream.Stream<A, ProviderError> =>
+  events.pipe(
+    Stream.filter((event) => event.eventType === "chunk"),
+    Stream.mapEffect((event) =>
+      Effect.fromResult(Result.flatMap(chunkPayload(event, secrets), (json) => {
+        if (isFinal(event, json)) onFinal()
+        return decodeResult(schema, json, secrets)
+      }))
+    )
+  )
+
+/** Fails as a cut connection unless the reply's end was seen: a body that ends before it was cut. */
+const cutUnless = (ended: () => boolean, status: number) =>
+  Stream.suspend(() =>
+    ended() ? Stream.empty : Stream.fail(new Connection({ message: "bedrock closed the event stream before its end", status }))
+  )

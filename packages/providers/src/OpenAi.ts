@@ -88,11 +88,11 @@ export const openAiBaseOf = (deployment: Deployment): string | undefined => {
   return base?.replace(/\/+$/, "")
 }
 
-/** The OpenAI-compatible provider: all nine operations, Bearer auth. */
+/** The OpenAI-compatible provider: all nine OpenAI operations (messages comes over chat), Bearer auth. */
 export const makeOpenAi = (client: HttpClient.HttpClient): Provider =>
   makeOpenAiShaped(client, {
     name: "openai",
-    operations: operationNames,
+    operations: operationNames.filter((name) => name !== "messages"),
     endpoint: (deployment, operation) => {
       const base = openAiBaseOf(deployment)
       if (base === undefined) {

@@ -11,13 +11,14 @@ import { makeAzure } from "./Azure.ts"
 import { makeBedrock } from "./Bedrock.ts"
 import { makeCohere } from "./Cohere.ts"
 import { makeGemini } from "./Gemini.ts"
+import { withMessagesOverChat } from "./MessagesOverChat.ts"
 import { makeOpenAi, openAiAliases } from "./OpenAi.ts"
 import { makeVertex } from "./Vertex.ts"
 
 /** Every config prefix that names a built-in provider under another name (`groq` → `openai`, …). */
 export const providerAliases: Readonly<Record<string, string>> = { ...openAiAliases }
 
-/** The built-in providers (openai and its families, azure, anthropic, vertex_ai, gemini, bedrock, cohere) over a client. */
+/** The built-in providers (openai and its families, azure, anthropic, vertex_ai, gemini, bedrock, cohere) over a client; each serves `messages`, natively or over chat. */
 export const makeProviders = (client: HttpClient.HttpClient): Providers["Service"] =>
   Providers.fromList([
     makeOpenAi(client),
@@ -27,7 +28,7 @@ export const makeProviders = (client: HttpClient.HttpClient): Providers["Service
     makeGemini(client),
     makeBedrock(client),
     makeCohere(client)
-  ], providerAliases)
+  ].map(withMessagesOverChat), providerAliases)
 
 /** The built-in providers over the HttpClient in context (tests and embedders may bring their own). */
 export const providersLayer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(

@@ -16,6 +16,7 @@ import { Effect, Redacted, Stream } from "effect"
 import type { HttpClient } from "effect/http"
 import { claudeAcceptsPrefill, makeAnthropicShaped } from "./Anthropic.ts"
 import { makeGeminiShaped } from "./Gemini.ts"
+import { withMessagesOverChat } from "./MessagesOverChat.ts"
 import { loadServiceAccount, makeGoogleTokens, type ServiceAccountKey } from "./GoogleAuth.ts"
 
 /** The `anthropic_version` Claude on Vertex wants in the body (it takes no header). */
@@ -71,7 +72,10 @@ export const makeVertex = (client: HttpClient.HttpClient): Provider => {
     target: (deployment, stream) => target(deployment, stream ? "streamRawPredict" : "rawPredict"),
     body: ({ model: _model, ...body }) => ({ anthropic_version: vertexAnthropicVersion, ...body })
   })
-  const gemini = makeGeminiShaped(client, { name: "vertex_ai", operations: ["chat", "responses", "embedding"], target, embedVia: "predict" })
+  // Gemini answers the Messages API over its chat translation; Claude speaks it natively.
+  const gemini = withMessagesOverChat(
+    makeGeminiShaped(client, { name: "vertex_ai", operations: ["chat", "responses", "embedding"], target, embedVia: "predict" })
+  )
 
   /** A 401 means Google no longer takes the cached token: forget it, so the next attempt gets another. */
   const forgetRejected = (deployment: Deployment) => (error: ProviderError) =>
@@ -83,7 +87,7 @@ export const makeVertex = (client: HttpClient.HttpClient): Provider => {
   return {
     name: "vertex_ai",
     // Claude has no embeddings: its family answers UnsupportedOperation, and the router tries another deployment.
-    operations: new Set(["chat", "responses", "embedding"]),
+    operations: new Set(["chat", "responses", "embedding", "messages"]),
     supportsPrefill: (deployment) => isClaudeModel(deployment.model) && claudeAcceptsPrefill(deployment.model),
     call: <Req, Res>(operation: Operation<string, Req, Res, any>, deployment: Deployment, request: Req) =>
       Effect.tapError(familyOf(deployment).call(operation, deployment, request), forgetRejected(deployment)),

@@ -20,10 +20,10 @@ const weatherTool = {
 const textOf = (chunks: ReadonlyArray<Wire.ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
 
 layer(TestLayer, { excludeTestServices: true })("anthropic provider contract", (it) => {
-  it.effect("declares chat and responses, with prefill before the 4.6 generation only", () =>
+  it.effect("declares chat, responses and messages, with prefill before the 4.6 generation only", () =>
     Effect.gen(function*() {
       const anthropic = yield* providerFor("anthropic")
-      assert.deepStrictEqual([...anthropic.operations], ["chat", "responses"])
+      assert.deepStrictEqual([...anthropic.operations], ["chat", "responses", "messages"])
       const on = (model: string) => acceptsPrefill(anthropic, makeDeployment({ id: model, provider: "anthropic", model }))
       assert.isTrue(on("claude-sonnet-4-5"))
       assert.isFalse(on("claude-sonnet-4-6"))

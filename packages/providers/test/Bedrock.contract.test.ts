@@ -27,10 +27,10 @@ const weatherTool = {
 }
 
 layer(TestLayer, { excludeTestServices: true })("bedrock provider contract", (it) => {
-  it.effect("declares chat and embedding", () =>
+  it.effect("declares chat and embedding, and messages over chat", () =>
     Effect.gen(function*() {
       const p = yield* providerFor("bedrock")
-      assert.deepStrictEqual([...p.operations], ["chat", "embedding"])
+      assert.deepStrictEqual([...p.operations], ["chat", "embedding", "messages"])
     }))
 
   it.effect("Converse: a signed POST /model/<id>/converse; the reply is an OpenAI completion with usage", () =>

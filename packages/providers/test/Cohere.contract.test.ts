@@ -9,9 +9,9 @@ const cohere = (id: string, model: string) =>
   Effect.map(MockUpstream, (mock) => makeDeployment({ id, provider: "cohere", model, apiBase: mock.apiBase(id, "cohere") }))
 
 layer(TestLayer, { excludeTestServices: true })("cohere provider contract", (it) => {
-  it.effect("declares chat, embedding and rerank", () =>
+  it.effect("declares chat, embedding and rerank, and messages over chat", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual([...(yield* providerFor("cohere")).operations], ["chat", "embedding", "rerank"])
+      assert.deepStrictEqual([...(yield* providerFor("cohere")).operations], ["chat", "embedding", "rerank", "messages"])
     }))
 
   it.effect("embed v2: input_type and embedding_types mapped; float vectors back in the encoding asked for", () =>

@@ -32,10 +32,10 @@ const weather = {
 }
 
 layer(TestLayer, { excludeTestServices: true })("gemini provider contract (AI Studio and Vertex)", (it) => {
-  it.effect("declares chat, responses and embeddings; no prefill", () =>
+  it.effect("declares chat, responses and embeddings (and messages over chat); no prefill", () =>
     Effect.gen(function*() {
       const gemini = yield* providerFor("gemini")
-      assert.deepStrictEqual([...gemini.operations], ["chat", "responses", "embedding"])
+      assert.deepStrictEqual([...gemini.operations], ["chat", "responses", "embedding", "messages"])
       assert.isFalse(acceptsPrefill(gemini, yield* studio("g-caps")))
     }))
 

@@ -78,10 +78,10 @@ model_list:
 })
 
 layer(TestLayer, { excludeTestServices: true })("vertex_ai provider: Claude", (it) => {
-  it.effect("declares chat, responses and embeddings; prefill follows the Claude family, Gemini never", () =>
+  it.effect("declares chat, responses, embeddings and messages; prefill follows the Claude family, Gemini never", () =>
     Effect.gen(function*() {
       const vertex = yield* providerFor("vertex_ai")
-      assert.deepStrictEqual([...vertex.operations], ["chat", "responses", "embedding"])
+      assert.deepStrictEqual([...vertex.operations], ["chat", "responses", "embedding", "messages"])
       const on = (model: string) => acceptsPrefill(vertex, makeDeployment({ id: model, provider: "vertex_ai", model }))
       assert.isFalse(on("claude-sonnet-4-6"))
       assert.isFalse(on("claude-opus-4-6@20260205"))

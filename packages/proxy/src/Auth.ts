@@ -47,10 +47,11 @@ const resolveKey = (value: string, path: string, issues: Array<ConfigIssue>): Ef
     )
     : Effect.succeed(value)
 
+/** The key a request carries: `Authorization: Bearer`, or `x-api-key` as the Anthropic SDKs send it. */
 const bearer = (headers: Headers.Headers): string | undefined => {
   const value = headers["authorization"]
   const match = value === undefined ? null : /^Bearer\s+(.+)$/i.exec(value.trim())
-  return match?.[1]?.trim()
+  return match?.[1]?.trim() ?? (headers["x-api-key"]?.trim() || undefined)
 }
 
 /** Builds the auth of a gateway from its general settings; fails when a key's variable is not set. */

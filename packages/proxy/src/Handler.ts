@@ -176,7 +176,7 @@ class RequestState {
     this.traceRoute(served, error.status)
     return Effect.as(
       this.finish(error.status, served, overhead),
-      HttpServerResponse.setHeaders(errorResponse(this.redacted(error)), servedHeaders(served, overhead))
+      HttpServerResponse.setHeaders(errorResponse(this.redacted(error), this.name), servedHeaders(served, overhead))
     )
   }
 

@@ -4,7 +4,14 @@
  * failures are mapped by their tag (and, once every attempt failed, by the tag of the last upstream
  * error), never by their message text.
  */
-import type { AllAttemptsFailed, NoDeploymentAvailable, ProviderError, ProviderErrorTag, RouterCallError } from "@switchyard/core"
+import type {
+  AllAttemptsFailed,
+  NoDeploymentAvailable,
+  OperationName,
+  ProviderError,
+  ProviderErrorTag,
+  RouterCallError
+} from "@switchyard/core"
 import { Data } from "effect"
 import { HttpServerResponse } from "effect/http"
 
@@ -151,9 +158,32 @@ export const errorBody = (error: ApiError) => ({
   error: { message: error.message, type: error.type, param: error.param, code: error.code }
 })
 
+/** Anthropic's error `type` for a status, as its SDKs and Claude Code read it. */
+const anthropicErrorTypes: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  503: "overloaded_error",
+  504: "timeout_error",
+  529: "overloaded_error"
+}
+
+/** The Anthropic error object of an error (`{type: "error", error: {type, message}}`), for the Messages API. */
+export const anthropicErrorBody = (error: ApiError) => ({
+  type: "error",
+  error: { type: anthropicErrorTypes[error.status] ?? "api_error", message: error.message }
+})
+
+/** The error object clients of `operation` parse: Anthropic's for `messages`, OpenAI's for the rest. */
+export const errorBodyFor = (operation: OperationName | undefined, error: ApiError): object =>
+  operation === "messages" ? anthropicErrorBody(error) : errorBody(error)
+
 /** The JSON response of an error, with `retry-after` when the error says when to come back. */
-export const errorResponse = (error: ApiError): HttpServerResponse.HttpServerResponse => {
-  const response = HttpServerResponse.jsonUnsafe(errorBody(error), { status: error.status })
+export const errorResponse = (error: ApiError, operation?: OperationName): HttpServerResponse.HttpServerResponse => {
+  const response = HttpServerResponse.jsonUnsafe(errorBodyFor(operation, error), { status: error.status })
   return error.retryAfterSeconds === undefined
     ? response
     : HttpServerResponse.setHeader(response, "retry-after", String(error.retryAfterSeconds))

@@ -7,6 +7,7 @@ import { aliasTargets, type GeneralSettings, type Operation, operationNames, ope
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
+import { countTokensHandler } from "./CountTokens.ts"
 import { makeOperationHandler } from "./Handler.ts"
 import { ApiErrors, errorResponse } from "./HttpErrors.ts"
 import { GatewayMetrics } from "./Metrics.ts"
@@ -69,6 +70,7 @@ export const routes = (
         }))
 
       const liveness = Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "alive" }))
+      const countTokens = countTokensHandler(auth, bodyLimitBytes(settings?.max_request_body_mb))
       const ids = router.deployments.map((d) => d.id)
       // The health estimate is read at scrape time, so the gauges are as fresh as the state.
       const deploymentHealth = Effect.gen(function*() {
@@ -95,6 +97,7 @@ export const routes = (
         HttpRouter.route("GET", "/health/liveness", liveness),
         HttpRouter.route("GET", "/health/readiness", readiness),
         HttpRouter.route("GET", "/metrics", prometheus),
+        HttpRouter.route("POST", "/v1/messages/count_tokens", countTokens),
         HttpRouter.route("*", "*", notFound)
       ])
     })

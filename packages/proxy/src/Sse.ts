@@ -1,12 +1,12 @@
 /**
  * Server-sent events in the exact framing OpenAI clients parse. Chat and completion streams send
  * `data: {json}` per chunk and end with `data: [DONE]`; Responses API streams send
- * `event: <type>` + `data: {json}` per event and no `[DONE]`. A stream that fails after the headers went
+ * `event: <type>` + `data: {json}` per event and no `[DONE]`, as do Anthropic Messages streams. A stream that fails after the headers went
  * out ends with an error event instead, so it never looks complete.
  */
 import type { OperationName } from "@switchyard/core"
 import { type Array as Arr, Cause, Effect, Pull, Result, Stream } from "effect"
-import { type ApiError, errorBody } from "./HttpErrors.ts"
+import { anthropicErrorBody, type ApiError, errorBody } from "./HttpErrors.ts"
 
 /** How one text operation frames its events. */
 interface Framing {
@@ -26,7 +26,8 @@ const namedEvents: Framing = {
 const framings: { readonly [K in OperationName]?: Framing } = {
   chat: dataOnly,
   completion: dataOnly,
-  responses: namedEvents
+  responses: namedEvents,
+  messages: namedEvents
 }
 
 // JSON text has no raw line breaks; an event name comes from upstream data, so its line breaks are dropped.
@@ -35,6 +36,8 @@ const frame = (data: string, event?: string) =>
 
 /** The event that ends a failed stream; Responses clients read `event: error`, chat clients `data.error`. */
 export const errorEvent = (operation: OperationName, error: ApiError): string => {
+  // Anthropic clients read `event: error` with Anthropic's error object.
+  if (operation === "messages") return frame(JSON.stringify(anthropicErrorBody(error)), "error")
   const body = errorBody(error)
   return framings[operation]?.eventOf === undefined
     ? frame(JSON.stringify(body))

@@ -2,6 +2,7 @@
 export * from "./Auth.ts"
 export * from "./CliArgs.ts"
 export * from "./ConfigFile.ts"
+export * from "./CountTokens.ts"
 export * from "./Handler.ts"
 export * from "./HttpErrors.ts"
 export * from "./Launch.ts"

@@ -83,7 +83,7 @@ const usageOf = (text: string) => {
 
 /** Wire chunks of `operation` that stream `text` one word at a time, ending with usage when asked. */
 export const textChunks = (
-  operation: "chat" | "completion" | "responses",
+  operation: "chat" | "completion" | "responses" | "messages",
   text: string,
   options: { readonly id?: string; readonly usage?: boolean } = {}
 ): Array<unknown> => {
@@ -126,8 +126,21 @@ export const textChunks = (
         }
       ]
     }
+    case "messages":
+      return [
+        { type: "message_start", message: { id, type: "message", role: "assistant", content: [], usage: { input_tokens: 10, output_tokens: 1 } } },
+        { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+        ...pieces.map((w) => ({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } })),
+        { type: "content_block_stop", index: 0 },
+        {
+          type: "message_delta",
+          delta: { stop_reason: "end_turn" },
+          ...(usage ? { usage: { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens } } : {})
+        },
+        { type: "message_stop" }
+      ]
   }
 }
 
 /** How many chunks precede the first one with text, per operation (the opening events). */
-export const openingChunks = { chat: 1, completion: 0, responses: 3 } as const
+export const openingChunks = { chat: 1, completion: 0, responses: 3, messages: 2 } as const

@@ -71,6 +71,16 @@ export const sampleResponse = (operation: OperationName, served: string): unknow
       }
     case "moderation":
       return { id: `modr-${served}`, model: served, results: [{ flagged: false }] }
+    case "messages":
+      return {
+        id: `msg-${served}`,
+        type: "message",
+        role: "assistant",
+        model: served,
+        content: [{ type: "text", text: `hello from ${served}` }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 3, output_tokens: 5 }
+      }
   }
 }
 
@@ -95,6 +105,8 @@ export const sampleRequest = (operation: OperationName, model: string): Record<s
       return { model, input: "hi" }
     case "moderation":
       return { model, input: "hi" }
+    case "messages":
+      return { model, max_tokens: 64, messages: [{ role: "user", content: "hi" }] }
   }
 }
 

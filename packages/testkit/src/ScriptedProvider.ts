@@ -9,7 +9,7 @@ import { sampleResponse } from "./Samples.ts"
 
 /** By default a text stream sends the rest of the reference text, and speech sends its sample audio. */
 const referenceChunks = (operation: string, deployment: string, request: unknown): ReadonlyArray<unknown> =>
-  operation === "chat" || operation === "completion" || operation === "responses"
+  operation === "chat" || operation === "completion" || operation === "responses" || operation === "messages"
     ? textChunks(operation, continuationFor(partialOf(operation, request)))
     : [sampleResponse(operation as OperationName, deployment)]
 

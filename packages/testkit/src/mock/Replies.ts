@@ -167,13 +167,22 @@ const forcedTool = (body: Record<string, unknown>): string | undefined => {
   return String(choice.type === "tool" ? choice.name : tools[0]!.name)
 }
 
+/** Whether an OpenAI chat request forces a tool call (`required`, or a named function), and which tool. */
+const forcedChatTool = (body: Record<string, unknown>): string | undefined => {
+  const tools = Array.isArray(body.tools) ? body.tools.filter(isRecord) : []
+  const choice = body.tool_choice
+  const first = tools[0]?.function
+  if (choice === "required" && isRecord(first)) return String(first.name)
+  return isRecord(choice) && choice.type === "function" && isRecord(choice.function) ? String(choice.function.name) : undefined
+}
+
 /** The text answers: chat, completion, responses and Anthropic messages, plain or streamed. */
 const textReply = (input: ReplyInput): Reply => {
   const { body, operation, wire } = input
   const text = continuationFor(partialOf(operation, body))
   const usage = { prompt: countTokens(body.messages ?? body.prompt ?? body.input), completion: wordChunks(text).length }
   const model = String(body.model ?? "mock-model")
-  const tool = wire === "anthropic" ? forcedTool(body) : undefined
+  const tool = wire === "anthropic" ? forcedTool(body) : wire === "openai" && operation === "chat" ? forcedChatTool(body) : undefined
   const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true
   if (input.stream) return streamFrames({ wire, operation, model, text, usage, tool, includeUsage })
   const u = { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion }
@@ -222,7 +231,14 @@ const textReply = (input: ReplyInput): Reply => {
         object: "chat.completion",
         created: MOCK_CREATED,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }],
+        choices: [{
+          index: 0,
+          message: tool === undefined
+            ? { role: "assistant", content: text }
+            : { role: "assistant", content: null, tool_calls: [{ id: "call_mock_1", type: "function", function: { name: tool, arguments: "{\"city\": \"Paris\"}" } }] },
+          finish_reason: tool === undefined ? "stop" : "tool_calls",
+          logprobs: null
+        }],
         usage: u
       })
   }

@@ -12,7 +12,7 @@ export interface StreamReplySpec {
   readonly model: string
   readonly text: string
   readonly usage: { readonly prompt: number; readonly completion: number }
-  /** Anthropic only: answer with a call of this tool instead of text. */
+  /** Anthropic and OpenAI chat: answer with a call of this tool instead of text. */
   readonly tool: string | undefined
   /** OpenAI chat/completion: send a final usage chunk (`stream_options.include_usage`). */
   readonly includeUsage: boolean
@@ -34,12 +34,18 @@ const chatFrames = (s: StreamReplySpec, words: ReadonlyArray<string>): Frames =>
   const chunk = (choices: ReadonlyArray<unknown>, extra: object = {}) =>
     data({ id: "chatcmpl-mock", object: "chat.completion.chunk", created: CREATED, model: s.model, choices, ...extra })
   const usage = { prompt_tokens: s.usage.prompt, completion_tokens: s.usage.completion, total_tokens: s.usage.prompt + s.usage.completion }
+  // A forced tool call: its id and name first, then the arguments in two pieces.
+  const call = (fn: object, first = false) =>
+    chunk([{ index: 0, delta: { tool_calls: [{ index: 0, ...(first ? { id: "call_mock_1", type: "function" } : {}), function: fn }] }, finish_reason: null }])
+  const content = s.tool === undefined
+    ? words.map((w) => chunk([{ index: 0, delta: { content: w }, finish_reason: null }]))
+    : [call({ name: s.tool, arguments: "" }, true), call({ arguments: "{\"city\": " }), call({ arguments: "\"Paris\"}" })]
   return {
     kind: "sse",
     preamble: [chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }])],
-    content: words.map((w) => chunk([{ index: 0, delta: { content: w }, finish_reason: null }])),
+    content,
     tail: [
-      chunk([{ index: 0, delta: {}, finish_reason: "stop" }]),
+      chunk([{ index: 0, delta: {}, finish_reason: s.tool === undefined ? "stop" : "tool_calls" }]),
       ...(s.includeUsage ? [chunk([], { usage })] : []),
       "data: [DONE]\n\n"
     ]
