@@ -13,8 +13,12 @@ if (!process.env.NODE_OPTIONS?.includes(`--conditions=${sourceCondition}`)) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --conditions=${sourceCondition}`.trim()
 }
 
+// `module` points packages such as @smithy/core at bundler-only ESM (extensionless imports) that Node
+// cannot load once vitest externalizes them.
+const serverConditions = [sourceCondition, ...defaultServerConditions.filter((c) => c !== "module")]
+
 /** vite's resolver, for the modules vitest transforms itself. */
 export const sourceResolve = {
-  resolve: { conditions: [sourceCondition, ...defaultServerConditions] },
-  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } }
+  resolve: { conditions: serverConditions },
+  ssr: { resolve: { conditions: serverConditions } }
 }
