@@ -16,6 +16,7 @@ import {
 import { Cause, Clock, Effect, Exit, Pull, Scope, Stream, type Tracer } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { AuthShape, Principal } from "./Auth.ts"
+import type { BrowserGuard } from "./BrowserGuard.ts"
 import { ApiError, ApiErrors, errorResponse, fromRouterError } from "./HttpErrors.ts"
 import type { GatewayMetricsShape } from "./Metrics.ts"
 import { decodeRequest, readBody } from "./RequestBody.ts"
@@ -29,6 +30,7 @@ export interface HandlerDeps {
   readonly metrics: GatewayMetricsShape
   readonly bodyLimitBytes: number
   readonly redact: Redactor
+  readonly guard: BrowserGuard
 }
 
 /** How a request was served, for the response headers, the metrics and the log line. */
@@ -218,6 +220,7 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
     const state = new RequestState(deps, name, request.method, path, yield* Clock.Clock, yield* currentSpan)
 
     const routed = Effect.gen(function*() {
+      yield* deps.guard.check(request, true)
       const principal = yield* deps.auth.authenticate(request.headers)
       state.principal = principal
       yield* deps.auth.admit(principal)
@@ -232,7 +235,8 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
 
     return yield* routed.pipe(
       Effect.catch((error: ApiError | RouterCallError) => state.recover(error)),
-      Effect.catchDefect((defect) => state.defect(defect))
+      Effect.catchDefect((defect) => state.defect(defect)),
+      Effect.map((response) => deps.guard.withCors(request, response))
     )
   }).pipe(Effect.withSpan(
     "switchyard.request",

@@ -7,15 +7,17 @@ import { aliasTargets, type GeneralSettings, type Operation, operationNames, ope
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
+import { makeBrowserGuard } from "./BrowserGuard.ts"
 import { makeOperationHandler } from "./Handler.ts"
 import { ApiErrors, errorResponse } from "./HttpErrors.ts"
 import { GatewayMetrics } from "./Metrics.ts"
 import { bodyLimitBytes } from "./RequestBody.ts"
 import { makeRedactor } from "./Secrets.ts"
 
-/** The routes of a gateway; `settings` is the config's `general_settings`. */
+/** The routes of a gateway; `settings` is the config's `general_settings`, `boundHost` the address it listens on. */
 export const routes = (
-  settings: GeneralSettings | undefined
+  settings: GeneralSettings | undefined,
+  boundHost = "127.0.0.1"
 ): Layer.Layer<never, never, HttpRouter.HttpRouter | Router | Auth | GatewayMetrics | RouterState> =>
   HttpRouter.use((httpRouter) =>
     Effect.gen(function*() {
@@ -23,7 +25,9 @@ export const routes = (
       const auth = yield* Auth
       const metrics = yield* GatewayMetrics
       const state = yield* RouterState
+      const guard = makeBrowserGuard(settings, boundHost)
       const handlerOf = makeOperationHandler({
+        guard,
         router,
         auth,
         metrics,
@@ -44,7 +48,8 @@ export const routes = (
       const visibleAliases = [...aliasTargets(router.policy.settings)].filter(([, a]) => !a.hidden).map(([name]) => name)
       const models = [...router.groups, ...visibleAliases.filter((a) => !router.groups.includes(a))]
       const listModels = (request: HttpServerRequest.HttpServerRequest) =>
-        auth.authenticate(request.headers).pipe(
+        guard.check(request, false).pipe(
+          Effect.andThen(auth.authenticate(request.headers)),
           Effect.map((principal) =>
             HttpServerResponse.jsonUnsafe({
               object: "list",
@@ -56,7 +61,8 @@ export const routes = (
               }))
             })
           ),
-          Effect.catch((error) => Effect.succeed(errorResponse(error)))
+          Effect.catch((error) => Effect.succeed(errorResponse(error))),
+          Effect.map((response) => guard.withCors(request, response))
         )
 
       // A degraded state (a shared backend unreachable) still serves from its local view: ready, and said so.
@@ -78,14 +84,24 @@ export const routes = (
           router.deployments.map((d, i) => ({ deployment: d.id, group: d.group, stats: stats[i]!, now }))
         )
       })
-      const prometheus = Effect.flatMap(state.health, metrics.stateHealth).pipe(
+      const render = Effect.flatMap(state.health, metrics.stateHealth).pipe(
         Effect.andThen(deploymentHealth),
         Effect.andThen(metrics.render),
         Effect.map((text) =>
           HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       )
+      const prometheus = (request: HttpServerRequest.HttpServerRequest) =>
+        guard.check(request, false).pipe(
+          Effect.andThen(render),
+          Effect.catch((error) => Effect.succeed(errorResponse(error)))
+        )
+      const preflight = (request: HttpServerRequest.HttpServerRequest) =>
+        guard.preflight(request).pipe(Effect.catch((error) => Effect.succeed(errorResponse(error))))
+      // A CORS preflight may name any route; the rest of the unmatched requests are 404s.
       const notFound = (request: HttpServerRequest.HttpServerRequest) =>
-        Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
+        request.method === "OPTIONS"
+          ? preflight(request)
+          : Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
 
       yield* httpRouter.addAll(operationRoutes)
       yield* httpRouter.addAll([

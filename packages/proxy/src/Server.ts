@@ -54,7 +54,7 @@ export const gatewayServer = (
 ): Layer.Layer<HttpServer.HttpServer, InvalidConfig | HttpServerError.ServeError, Providers | RouterState> =>
   Layer.unwrap(Effect.sync(() => {
     const server = createServer()
-    const app = HttpRouter.serve(routes(loaded.config.general_settings), { disableLogger: true, disableListenLog: true })
+    const app = HttpRouter.serve(routes(loaded.config.general_settings, options.host), { disableLogger: true, disableListenLog: true })
       .pipe(Layer.provide(gatewayServices(loaded)))
     // Built after the app, so on shutdown the sweep starts before the app waits for open requests.
     return closeIdleWhileDraining(server).pipe(
