@@ -3,7 +3,7 @@
  * a timeout, retry on the group's `Schedule`, cool failing deployments down, and fall back group by
  * group, each group an `orElse` of the one before. A stream continuation re-enters it where it stopped.
  */
-import { Clock, Effect, Exit } from "effect"
+import { Clock, Context, Effect, Exit } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
@@ -68,7 +68,17 @@ export interface Journey {
   lastProviderError: ProviderError | undefined
   /** What the request asked of the router (timeouts, retries, tags). */
   readonly controls: RequestControls
+  /** Whether the caller may be served by a fallback group (its key's `models`). */
+  readonly fallbackAllowed: (group: string) => boolean
 }
+
+/**
+ * Which fallback groups the caller of a routed call may be served by; the gateway sets it from the
+ * key's `models`, so a configured fallback does not open a group the key was not given.
+ */
+export const FallbackAllowed = Context.Reference<(group: string) => boolean>("switchyard/core/FallbackAllowed", {
+  defaultValue: () => () => true
+})
 
 /**
  * What one attempt does with the deployment the pipeline picked: a plain call, or opening a stream. It
@@ -258,7 +268,7 @@ export const makePipeline = (
     if (journey.disableFallbacks) return []
     const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
     const first = list === "general" ? journey.requestedFallbacks : undefined
-    return [...policy.fallbackChain(fallbackKey(journey.model, list), list, first)]
+    return policy.fallbackChain(fallbackKey(journey.model, list), list, first).filter(journey.fallbackAllowed)
   }
 
   const fallbackEntries = {
@@ -327,7 +337,8 @@ export const makePipeline = (
     }
     const upstream = upstreamRequest(body)
     // Built when the effect runs, not when it is created, so a routed effect can be run again afresh.
-    return Effect.sync((): Journey => ({
+    return Effect.map(FallbackAllowed, (fallbackAllowed): Journey => ({
+      fallbackAllowed,
       operation,
       model,
       request: upstream,

@@ -24,6 +24,8 @@ export interface AuthShape {
   readonly admit: (principal: Principal) => Effect.Effect<void, ApiError>
   /** Checks that the caller may use every named model group; fails with 403. */
   readonly authorize: (principal: Principal, models: ReadonlyArray<string>) => Effect.Effect<void, ApiError>
+  /** Whether the caller may be served by a model group (a configured fallback included). */
+  readonly allows: (principal: Principal, model: string) => boolean
   /** The model groups the caller may see. */
   readonly visible: (principal: Principal, groups: ReadonlyArray<string>) => ReadonlyArray<string>
   /** Every key the gateway accepts, for redaction. */
@@ -115,6 +117,7 @@ export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShap
         const denied = models.find((m) => !allows(principal, m))
         return denied === undefined ? Effect.void : Effect.fail(ApiErrors.modelNotAllowed(denied))
       },
+      allows,
       visible: (principal, groups) => groups.filter((g) => allows(principal, g)),
       keys
     }

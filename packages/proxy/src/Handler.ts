@@ -6,6 +6,7 @@
 import {
   type AllAttemptsFailed,
   type Attempt,
+  FallbackAllowed,
   type Operation,
   type OperationName,
   type RouterCallError,
@@ -229,8 +230,11 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
       const body = yield* decodeRequest(operation, raw)
       yield* deps.auth.authorize(principal, modelsNamed(raw))
       const streams = operation.stream !== undefined && (operation.stream.kind === "bytes" || raw.stream === true)
-      if (!streams) return yield* state.answer(yield* deps.router.call(operation, body))
-      return yield* openStream(deps, operation, state, body)
+      const served = streams
+        ? openStream(deps, operation, state, body)
+        : Effect.flatMap(deps.router.call(operation, body), (result) => state.answer(result))
+      // A configured fallback serves only groups the key may use.
+      return yield* Effect.provideService(served, FallbackAllowed, (group) => deps.auth.allows(principal, group))
     })
 
     return yield* routed.pipe(
