@@ -99,6 +99,8 @@ class RequestState {
   readonly started: number
   model = "unknown"
   principal: Principal | undefined = undefined
+  /** Set by the first `finish`, so a request is logged and counted once whichever way it ends. */
+  finished = false
 
   constructor(
     readonly deps: HandlerDeps,
@@ -123,6 +125,8 @@ class RequestState {
 
   /** Metrics and the one log line of a finished request. */
   finish(status: number, served: Served, overheadMillis: number): Effect.Effect<void> {
+    if (this.finished) return Effect.void
+    this.finished = true
     const durationMillis = millisOf(this.clock) - this.started
     const principal = this.principal
     return Effect.andThen(
@@ -240,7 +244,10 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
     return yield* routed.pipe(
       Effect.catch((error: ApiError | RouterCallError) => state.recover(error)),
       Effect.catchDefect((defect) => state.defect(defect)),
-      Effect.map((response) => deps.guard.withCors(request, response))
+      Effect.map((response) => deps.guard.withCors(request, response)),
+      // The client left before the answer: a hung upstream must still show, as a 499. Its attempts are
+      // the router's, unknown here, so no overhead is claimed for it.
+      Effect.onInterrupt(() => Effect.suspend(() => state.finish(499, notServed, 0)))
     )
   }).pipe(Effect.withSpan(
     "switchyard.request",
