@@ -20,7 +20,7 @@ import type { AuthShape, Principal } from "./Auth.ts"
 import type { BrowserGuard } from "./BrowserGuard.ts"
 import { ApiError, ApiErrors, errorResponse, fromRouterError } from "./HttpErrors.ts"
 import type { GatewayMetricsShape } from "./Metrics.ts"
-import { decodeRequest, readBody } from "./RequestBody.ts"
+import { checkModelName, decodeRequest, readBody } from "./RequestBody.ts"
 import type { Redactor } from "./Secrets.ts"
 import { encodeSse } from "./Sse.ts"
 
@@ -32,6 +32,8 @@ export interface HandlerDeps {
   readonly bodyLimitBytes: number
   readonly redact: Redactor
   readonly guard: BrowserGuard
+  /** The metric label of a requested model: a configured name, else `other`. */
+  readonly modelLabel: (model: string) => string
 }
 
 /** How a request was served, for the response headers, the metrics and the log line. */
@@ -132,7 +134,7 @@ class RequestState {
     return Effect.andThen(
       this.deps.metrics.record({
         operation: this.name,
-        model: this.model,
+        model: this.deps.modelLabel(this.model),
         status,
         attempts: served.attempts,
         fallbacks: served.fallbacks,
@@ -230,6 +232,7 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
       state.principal = principal
       yield* deps.auth.admit(principal)
       const raw = yield* readBody(request, operation, deps.bodyLimitBytes)
+      yield* checkModelName(raw)
       if (typeof raw.model === "string") state.model = raw.model
       const body = yield* decodeRequest(operation, raw)
       yield* deps.auth.authorize(principal, modelsNamed(raw))

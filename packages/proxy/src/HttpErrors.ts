@@ -81,6 +81,8 @@ export const ApiErrors = {
       `unsupported content type "${type.slice(0, 100)}": send application/json`,
       "unsupported_media_type"
     ),
+  /** A virtual key asked for what only the master key may see (`/metrics` with `metrics_auth`). */
+  masterKeyRequired: () => make(403, "permission_error", "this route needs the master key", "master_key_required"),
   /** No route has this method and path. */
   unknownRoute: (method: string, path: string) =>
     make(404, "invalid_request_error", `unknown route: ${method} ${path}`, "unknown_url"),

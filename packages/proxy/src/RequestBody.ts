@@ -121,6 +121,15 @@ export const readBody = (
       ? parseMultipart(request, bytes, operation, limitBytes)
       : parseJson(bytes))
 
+/** The longest model name accepted; a longer one would only bloat the log line and the error. */
+export const MAX_MODEL_NAME_LENGTH = 256
+
+/** Refuses a `model` longer than any configured name could be (400). */
+export const checkModelName = (body: Record<string, unknown>): Effect.Effect<void, ApiError> =>
+  typeof body.model === "string" && body.model.length > MAX_MODEL_NAME_LENGTH
+    ? Effect.fail(ApiErrors.invalidParam("model", `invalid request: model: longer than ${MAX_MODEL_NAME_LENGTH} characters`))
+    : Effect.void
+
 /** The 400 of a body that does not match the request schema: every bad field, the first one as `param`. */
 const invalidRequest = (error: Schema.SchemaError): ApiError => {
   const issues = schemaIssues(error)

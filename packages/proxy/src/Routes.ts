@@ -26,8 +26,11 @@ export const routes = (
       const metrics = yield* GatewayMetrics
       const state = yield* RouterState
       const guard = makeBrowserGuard(settings, boundHost)
+      // Metric series only for configured names: a client inventing model names must not add series.
+      const configured = new Set(["unknown", ...router.groups, ...aliasTargets(router.policy.settings).keys()])
       const handlerOf = makeOperationHandler({
         guard,
+        modelLabel: (model) => (configured.has(model) ? model : "other"),
         router,
         auth,
         metrics,
@@ -90,8 +93,14 @@ export const routes = (
         Effect.map((text) =>
           HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       )
+      const metricsAccess = (request: HttpServerRequest.HttpServerRequest) =>
+        settings?.metrics_auth === true
+          ? Effect.flatMap(auth.authenticate(request.headers), (principal) =>
+            principal._tag === "Virtual" ? Effect.fail(ApiErrors.masterKeyRequired()) : Effect.void)
+          : Effect.void
       const prometheus = (request: HttpServerRequest.HttpServerRequest) =>
         guard.check(request, false).pipe(
+          Effect.andThen(metricsAccess(request)),
           Effect.andThen(render),
           Effect.catch((error) => Effect.succeed(errorResponse(error)))
         )
