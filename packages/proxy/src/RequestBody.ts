@@ -30,6 +30,26 @@ const readBytes = (request: HttpServerRequest.HttpServerRequest, limitBytes: num
     )
   )
 
+/** The deepest nesting a JSON body may have; real requests (tool schemas included) stay far below it. */
+export const MAX_JSON_DEPTH = 128
+
+/**
+ * Whether `value` nests deeper than `limit`. Walked with an explicit stack: a body nested thousands deep
+ * must be refused here, before anything recursive (a schema, `JSON.stringify`) overflows the call stack.
+ */
+const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<{ readonly node: unknown; readonly depth: number }> = [{ node: value, depth: 1 }]
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!
+    if (depth > limit) return true
+    const children = Array.isArray(node) ? node : Object.values(node as object)
+    for (const child of children) {
+      if (typeof child === "object" && child !== null) stack.push({ node: child, depth: depth + 1 })
+    }
+  }
+  return false
+}
+
 // Decoding without `stream` keeps no state between calls, so one decoder serves every request.
 const utf8 = new TextDecoder()
 
@@ -40,9 +60,12 @@ const parseJson = (bytes: Uint8Array): Effect.Effect<Record<string, unknown>, Ap
   } catch (e) {
     return Effect.fail(ApiErrors.malformedJson(bytes.length === 0 ? "the body is empty" : (e as Error).message))
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? Effect.succeed(value as Record<string, unknown>)
-    : Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+  }
+  return nestsDeeperThan(value, MAX_JSON_DEPTH)
+    ? Effect.fail(ApiErrors.malformedJson(`nested deeper than ${MAX_JSON_DEPTH} levels`))
+    : Effect.succeed(value as Record<string, unknown>)
 }
 
 /** The scalar kinds a property accepts, read from the schema (through unions such as `NullOr`). */

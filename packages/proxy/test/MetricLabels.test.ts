@@ -55,10 +55,10 @@ describe("metric labels and /metrics access", () => {
   it("serves /metrics to the master key only", async () => {
     const anonymous = await scrape()
     expect(anonymous.status).toBe(401)
-    expect((await anonymous.json()).error.code).toBe("invalid_api_key")
+    expect(((await anonymous.json()) as any).error.code).toBe("invalid_api_key")
     const team = await scrape("sk-team-metrics-1")
     expect(team.status).toBe(403)
-    expect((await team.json()).error.type).toBe("permission_error")
+    expect(((await team.json()) as any).error.type).toBe("permission_error")
     expect((await scrape(MASTER)).status).toBe(200)
   })
 })
