@@ -101,6 +101,8 @@ class RequestState {
   readonly started: number
   model = "unknown"
   principal: Principal | undefined = undefined
+  /** Whether the request's body was read: an error answered before it closes the connection. */
+  bodyRead = false
   /** Set by the first `finish`, so a request is logged and counted once whichever way it ends. */
   finished = false
 
@@ -185,7 +187,11 @@ class RequestState {
     this.traceRoute(served, error.status)
     return Effect.as(
       this.finish(error.status, served, overhead),
-      HttpServerResponse.setHeaders(errorResponse(this.redacted(error)), servedHeaders(served, overhead))
+      HttpServerResponse.setHeaders(errorResponse(this.redacted(error)), {
+        ...servedHeaders(served, overhead),
+        // Not reading the rest of an unread body: a client trickling it cannot hold the connection.
+        ...(this.bodyRead ? {} : { connection: "close" })
+      })
     )
   }
 
@@ -232,6 +238,7 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
       state.principal = principal
       yield* deps.auth.admit(principal)
       const raw = yield* readBody(request, operation, deps.bodyLimitBytes)
+      state.bodyRead = true
       yield* checkModelName(raw)
       if (typeof raw.model === "string") state.model = raw.model
       const body = yield* decodeRequest(operation, raw)

@@ -7,6 +7,7 @@ import { ProvidersLive } from "@switchyard/providers"
 import { type MockServer, startMockUpstream } from "@switchyard/testkit/mock"
 import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"
+import type { ServerTimeouts } from "../src/Connections.ts"
 import { gatewayServer } from "../src/Server.ts"
 
 /** A running test gateway. */
@@ -22,6 +23,8 @@ export interface TestGateway {
 /** Extra options of a test gateway. */
 export interface GatewayOptions {
   readonly drainTimeoutMillis?: number
+  /** Small client timeouts for slow-client tests. */
+  readonly timeouts?: Partial<ServerTimeouts>
   /** Layers provided to the whole gateway (a tracer, a ConfigProvider, …). */
   readonly extra?: Layer.Layer<never>
 }
