@@ -20,15 +20,17 @@ const isBodyTooLarge = (error: unknown): boolean => {
   return reason?.reason === "BodyTooLarge" || reason?._tag === "BodyTooLarge"
 }
 
-/** Reads the whole body, failing with 413 past `limitBytes`. */
+/** Reads the whole body, failing with 413 past `limitBytes`: at once when the declared length is over it. */
 const readBytes = (request: HttpServerRequest.HttpServerRequest, limitBytes: number) =>
-  request.arrayBuffer.pipe(
-    Effect.map((buffer) => new Uint8Array(buffer)),
-    Effect.provideService(HttpServerRequest.MaxBodySize, ByteSize.bytes(limitBytes)),
-    Effect.mapError((error): ApiError =>
-      isBodyTooLarge(error) ? ApiErrors.bodyTooLarge(limitBytes) : ApiErrors.malformedJson("the body could not be read")
+  Number(request.headers["content-length"] ?? 0) > limitBytes
+    ? Effect.fail(ApiErrors.bodyTooLarge(limitBytes))
+    : request.arrayBuffer.pipe(
+      Effect.map((buffer) => new Uint8Array(buffer)),
+      Effect.provideService(HttpServerRequest.MaxBodySize, ByteSize.bytes(limitBytes)),
+      Effect.mapError((error): ApiError =>
+        isBodyTooLarge(error) ? ApiErrors.bodyTooLarge(limitBytes) : ApiErrors.malformedJson("the body could not be read")
+      )
     )
-  )
 
 /** The deepest nesting a JSON body may have; real requests (tool schemas included) stay far below it. */
 export const MAX_JSON_DEPTH = 128

@@ -4,6 +4,7 @@
  * OpenAI-shaped 404.
  */
 import { aliasTargets, type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
+import { MaxReplyBytes } from "@switchyard/providers"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
@@ -38,9 +39,15 @@ export const routes = (
         redact: makeRedactor(router.deployments, auth.keys)
       })
 
+      const replyLimit = settings?.max_response_body_mb === undefined
+        ? undefined
+        : Math.floor(settings.max_response_body_mb * 1024 * 1024)
       const operationRoutes = operationNames.flatMap((name): ReadonlyArray<HttpRouter.Route> => {
         const operation = operations[name] as Operation
-        const handler = handlerOf(operation)
+        const routed = handlerOf(operation)
+        const handler = replyLimit === undefined
+          ? routed
+          : (request: HttpServerRequest.HttpServerRequest) => Effect.provideService(routed(request), MaxReplyBytes, replyLimit)
         return [
           HttpRouter.route("POST", `/v1${operation.path}` as `/${string}`, handler),
           HttpRouter.route("POST", operation.path as `/${string}`, handler)
