@@ -1,0 +1,57 @@
+/**
+ * A virtual key's `rpm_limit` holds across replicas: two gateways sharing one Redis admit the limit in
+ * total, not each. Needs the shared test Redis (`SWITCHYARD_TEST_REDIS_URL`, default port 6399).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { RedisState } from "@switchyard/redis"
+import { ProvidersLive } from "@switchyard/providers"
+import { type MockServer, startMockUpstream } from "@switchyard/testkit/mock"
+import { randomBytes } from "node:crypto"
+import { postJson, startGateway, type TestGateway } from "./harness.ts"
+
+const redisUrl = process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:6399"
+const prefix = `switchyard-test:${randomBytes(4).toString("hex")}:`
+
+let mock: MockServer
+let replicas: Array<TestGateway> = []
+
+beforeAll(async () => {
+  mock = await startMockUpstream()
+  const yaml = `
+model_list:
+  - model_name: gpt
+    litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("gpt")}" }
+general_settings:
+  virtual_keys:
+    - { key: sk-shared-limit-01, rpm_limit: 4 }
+`
+  // Each replica has its own state over the same Redis, as two processes would.
+  replicas = [
+    await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) }),
+    await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) })
+  ]
+})
+afterAll(async () => {
+  for (const r of replicas) await r.close()
+  await mock.close()
+})
+
+describe("limits across replicas", () => {
+  it("admits a virtual key's rpm_limit once in total across two replicas", async () => {
+    const statuses: Array<number> = []
+    const minuteOf = () => Math.floor(Date.now() / 60_000)
+    const firstMinute = minuteOf()
+    for (let i = 0; i < 8; i++) {
+      const r = await postJson(`${replicas[i % 2]!.url}/v1/chat/completions`, {
+        model: "gpt",
+        messages: [{ role: "user", content: "hi" }]
+      }, { authorization: "Bearer sk-shared-limit-01" })
+      statuses.push(r.status)
+      if (r.status === 429) expect(r.json.error.code).toBe("rate_limit_exceeded")
+    }
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    // The windows are clock minutes: should the run straddle one, the new minute rightly admits more.
+    if (minuteOf() === firstMinute) expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429])
+    else expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(8)
+  })
+})
