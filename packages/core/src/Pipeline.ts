@@ -177,6 +177,21 @@ export const makePipeline = (
     })
   }
 
+  /**
+   * Picks from the pool. A deployment with an `rpm` must also get a slot in its minute's shared quota:
+   * the snapshot routing reads can be a sync behind, and replicas reading it would overshoot together.
+   */
+  const pickAdmitted = (pool: ReadonlyArray<Candidate>): Effect.Effect<Candidate | undefined> => {
+    if (!pool.some((c) => c.deployment.rpm !== undefined)) return pick(strategy, pool)
+    const next = (left: ReadonlyArray<Candidate>): Effect.Effect<Candidate | undefined> =>
+      left.length === 0 ? Effect.succeed(undefined) : Effect.flatMap(pick(strategy, left), (c) =>
+        c.deployment.rpm === undefined
+          ? Effect.succeed(c)
+          : Effect.flatMap(state.take(`dep:${c.deployment.id}`, c.deployment.rpm, 1), (admission) =>
+            admission.admitted ? Effect.succeed(c) : next(left.filter((x) => x !== c))))
+    return next(pool)
+  }
+
   const membersOf = (journey: Journey, group: string) => routable.get(journey.operation.name)!.get(group)!
 
   /** Counts a failure against its deployment; the health estimate decides whether it cools down. */
@@ -228,7 +243,9 @@ export const makePipeline = (
       const start = clock.currentTimeMillisUnsafe()
       const pool = poolOf(all, journey.failed, journey.excluded, panic)
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
-      const deployment = bindDeployment((yield* pick(strategy, pool)).deployment, target)
+      const picked = yield* pickAdmitted(pool)
+      if (picked === undefined) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
+      const deployment = bindDeployment(picked.deployment, target)
       const provider = providers.get(deployment.provider)
       if (provider === undefined) {
         const error = new UnsupportedOperation({

@@ -1,6 +1,6 @@
 /**
- * A virtual key's `rpm_limit` holds across replicas: two gateways sharing one Redis admit the limit in
- * total, not each. Needs the shared test Redis (`SWITCHYARD_TEST_REDIS_URL`, default port 6399).
+ * Limits hold across replicas: two gateways sharing one Redis admit a virtual key's `rpm_limit` and a
+ * deployment's `rpm` in total, not each, even when the requests arrive at once. Needs the shared test Redis (`SWITCHYARD_TEST_REDIS_URL`, default port 6399).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { RedisState } from "@switchyard/redis"
@@ -21,9 +21,14 @@ beforeAll(async () => {
 model_list:
   - model_name: gpt
     litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("gpt")}" }
+  - model_name: limited
+    litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("limited")}", rpm: 4 }
+router_settings:
+  num_retries: 0
 general_settings:
   virtual_keys:
     - { key: sk-shared-limit-01, rpm_limit: 4 }
+    - { key: sk-shared-nolimit-1 }
 `
   // Each replica has its own state over the same Redis, as two processes would.
   replicas = [
@@ -36,10 +41,11 @@ afterAll(async () => {
   await mock.close()
 })
 
+const minuteOf = () => Math.floor(Date.now() / 60_000)
+
 describe("limits across replicas", () => {
   it("admits a virtual key's rpm_limit once in total across two replicas", async () => {
     const statuses: Array<number> = []
-    const minuteOf = () => Math.floor(Date.now() / 60_000)
     const firstMinute = minuteOf()
     for (let i = 0; i < 8; i++) {
       const r = await postJson(`${replicas[i % 2]!.url}/v1/chat/completions`, {
@@ -53,5 +59,22 @@ describe("limits across replicas", () => {
     // The windows are clock minutes: should the run straddle one, the new minute rightly admits more.
     if (minuteOf() === firstMinute) expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429])
     else expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(8)
+  })
+
+  it("admits a deployment's rpm once in total across two replicas, however the requests interleave", async () => {
+    const firstMinute = minuteOf()
+    // All at once, half through each replica: each replica's own view would admit the limit by itself.
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      postJson(`${replicas[i % 2]!.url}/v1/chat/completions`, {
+        model: "limited",
+        messages: [{ role: "user", content: "hi" }]
+      }, { authorization: "Bearer sk-shared-nolimit-1" })))
+    const statuses = results.map((r) => r.status)
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    for (const r of results.filter((r) => r.status === 429)) expect(r.json.error.code).toBe("no_deployment_available")
+    if (minuteOf() === firstMinute) {
+      expect(statuses.filter((s) => s === 200)).toHaveLength(4)
+      expect(mock.requests("limited")).toHaveLength(4)
+    }
   })
 })

@@ -85,11 +85,15 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
     // Unlike the rest of the state, a quota is one round trip: a limit read from a view a sync behind
     // lets N replicas admit up to N times the limit.
     const take: RedisStateShape["take"] = (key, limit, amount) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        connection.evalScript(quotaScript, quotaScriptSha, quotaArgs(prefix, key, amount, limit, now)).pipe(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const local = () => localQuotas(key, limit, amount, now)
+        // Known down: no request waits on a command timeout for it.
+        if (syncer.status() === "degraded") return Effect.sync(local)
+        return connection.evalScript(quotaScript, quotaScriptSha, quotaArgs(prefix, key, amount, limit, now)).pipe(
           Effect.map((reply) => ({ admitted: Number(reply) === 1, resetInMillis: quotaResetIn(now) })),
-          Effect.orElseSucceed(() => localQuotas(key, limit, amount, now))
-        ))
+          Effect.orElseSucceed(local)
+        )
+      })
     const shape: RedisStateShape = {
       take,
       stats: (ids) =>
