@@ -35,6 +35,12 @@ general_settings:
     await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) }),
     await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) })
   ]
+  // A replica counts alone while degraded: the tests start once both have reached Redis.
+  for (const r of replicas) {
+    while ((await (await fetch(`${r.url}/health/readiness`)).json() as { state: string }).state !== "ok") {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
 })
 afterAll(async () => {
   for (const r of replicas) await r.close()
