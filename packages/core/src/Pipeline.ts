@@ -20,6 +20,7 @@ import { type Operation, operationNames } from "./Operation.ts"
 import { type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
+import { makeDeploymentQuotas } from "./DeploymentQuotas.ts"
 import { type Candidate, pick } from "./Routing.ts"
 import { makeDeploymentFilter } from "./DeploymentFilter.ts"
 import { judgeFailure, poolOf, standing } from "./Health.ts"
@@ -177,20 +178,7 @@ export const makePipeline = (
     })
   }
 
-  /**
-   * Picks from the pool. A deployment with an `rpm` must also get a slot in its minute's shared quota:
-   * the snapshot routing reads can be a sync behind, and replicas reading it would overshoot together.
-   */
-  const pickAdmitted = (pool: ReadonlyArray<Candidate>): Effect.Effect<Candidate | undefined> => {
-    if (!pool.some((c) => c.deployment.rpm !== undefined)) return pick(strategy, pool)
-    const next = (left: ReadonlyArray<Candidate>): Effect.Effect<Candidate | undefined> =>
-      left.length === 0 ? Effect.succeed(undefined) : Effect.flatMap(pick(strategy, left), (c) =>
-        c.deployment.rpm === undefined
-          ? Effect.succeed(c)
-          : Effect.flatMap(state.take(`dep:${c.deployment.id}`, c.deployment.rpm, 1), (admission) =>
-            admission.admitted ? Effect.succeed(c) : next(left.filter((x) => x !== c))))
-    return next(pool)
-  }
+  const quotas = makeDeploymentQuotas(state, (pool) => pick(strategy, pool))
 
   const membersOf = (journey: Journey, group: string) => routable.get(journey.operation.name)!.get(group)!
 
@@ -243,7 +231,7 @@ export const makePipeline = (
       const start = clock.currentTimeMillisUnsafe()
       const pool = poolOf(all, journey.failed, journey.excluded, panic)
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
-      const picked = yield* pickAdmitted(pool)
+      const picked = yield* quotas.pick(pool)
       if (picked === undefined) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
       const deployment = bindDeployment(picked.deployment, target)
       const provider = providers.get(deployment.provider)
@@ -265,7 +253,10 @@ export const makePipeline = (
       const durationMillis = clock.currentTimeMillisUnsafe() - start
       if (Exit.isSuccess(exit)) {
         journey.attempts.push({ deployment: deployment.id, group, durationMillis })
-        const release = (tokens: number) => state.release(deployment.id, lease, { latencyMillis: durationMillis, tokens })
+        const released = (tokens: number) => state.release(deployment.id, lease, { latencyMillis: durationMillis, tokens })
+        const release = deployment.tpm === undefined
+          ? released
+          : (tokens: number) => Effect.andThen(released(tokens), quotas.used(deployment, tokens))
         return { value: exit.value, deployment, group, release }
       }
       yield* unused

@@ -13,6 +13,8 @@ const redisUrl = process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:639
 const prefix = `switchyard-test:${randomBytes(4).toString("hex")}:`
 
 let mock: MockServer
+/** The `metered` deployment's tpm. */
+const TPM = 100
 let replicas: Array<TestGateway> = []
 
 beforeAll(async () => {
@@ -23,6 +25,8 @@ model_list:
     litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("gpt")}" }
   - model_name: limited
     litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("limited")}", rpm: 4 }
+  - model_name: metered
+    litellm_params: { model: openai/gpt-4o, api_base: "${mock.apiBase("metered")}", tpm: ${TPM} }
 router_settings:
   num_retries: 0
 general_settings:
@@ -30,10 +34,12 @@ general_settings:
     - { key: sk-shared-limit-01, rpm_limit: 4 }
     - { key: sk-shared-nolimit-1 }
 `
-  // Each replica has its own state over the same Redis, as two processes would.
+  // Each replica has its own state over the same Redis, as two processes would. Their snapshots sync
+  // only at startup here, so a limit read from a replica's own view could never hold across both.
+  const state = () => RedisState.layer({ url: redisUrl, prefix, refreshMillis: 600_000, minSyncGapMillis: 600_000 })
   replicas = [
-    await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) }),
-    await startGateway(yaml, ProvidersLive, { state: RedisState.layer({ url: redisUrl, prefix }) })
+    await startGateway(yaml, ProvidersLive, { state: state() }),
+    await startGateway(yaml, ProvidersLive, { state: state() })
   ]
   // A replica counts alone while degraded: the tests start once both have reached Redis.
   for (const r of replicas) {
@@ -81,6 +87,24 @@ describe("limits across replicas", () => {
     if (minuteOf() === firstMinute) {
       expect(statuses.filter((s) => s === 200)).toHaveLength(4)
       expect(mock.requests("limited")).toHaveLength(4)
+    }
+  })
+
+  it("admits a deployment's tpm once in total across two replicas", async () => {
+    const chat = (replica: TestGateway, model: string) =>
+      postJson(`${replica.url}/v1/chat/completions`, { model, messages: [{ role: "user", content: "hi" }] }, {
+        authorization: "Bearer sk-shared-nolimit-1"
+      })
+    const tokens: number = (await chat(replicas[0]!, "gpt")).json.usage.total_tokens
+    expect(tokens).toBeGreaterThan(0)
+    const firstMinute = minuteOf()
+    const statuses: Array<number> = []
+    for (let i = 0; i < 12; i++) statuses.push((await chat(replicas[i % 2]!, "metered")).status)
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    // Requests pass while the minute's tokens are under the limit: the limit's worth, then 429s.
+    const admitted = Math.min(12, Math.ceil(TPM / tokens))
+    if (minuteOf() === firstMinute) {
+      expect(statuses).toEqual([...Array(admitted).fill(200), ...Array(12 - admitted).fill(429)])
     }
   })
 })
