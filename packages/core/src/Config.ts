@@ -149,7 +149,15 @@ export type VirtualKey = typeof VirtualKey.Type
 export const GeneralSettings = Schema.Struct({
   master_key: optional(Schema.String),
   virtual_keys: optional(Schema.Array(VirtualKey)),
-  max_request_body_mb: optional(PositiveNumber)
+  max_request_body_mb: optional(PositiveNumber),
+  /** Browser origins that may call the gateway (CORS); any other `Origin` is refused. Empty by default. */
+  allowed_origins: optional(Schema.Array(Schema.String)),
+  /** `Host` names accepted besides loopback and the bound address while no key is configured. */
+  allowed_hosts: optional(Schema.Array(Schema.String)),
+  /** Whether `/metrics` asks for the master key. */
+  metrics_auth: optional(Schema.Boolean),
+  /** The largest upstream reply read, in MB; a larger one fails over like an upstream error. */
+  max_response_body_mb: optional(PositiveNumber)
 })
 export type GeneralSettings = typeof GeneralSettings.Type
 

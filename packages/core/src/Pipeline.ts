@@ -3,7 +3,7 @@
  * a timeout, retry on the group's `Schedule`, cool failing deployments down, and fall back group by
  * group, each group an `orElse` of the one before. A stream continuation re-enters it where it stopped.
  */
-import { Clock, Effect, Exit } from "effect"
+import { Clock, Context, Effect, Exit } from "effect"
 import type { Deployment } from "./Deployment.ts"
 import {
   AllAttemptsFailed,
@@ -20,6 +20,7 @@ import { type Operation, operationNames } from "./Operation.ts"
 import { type GroupFailure, type Policy } from "./Policy.ts"
 import type { Provider } from "./Provider.ts"
 import type { CallOutcome, RouterStateShape } from "./RouterState.ts"
+import { makeDeploymentQuotas } from "./DeploymentQuotas.ts"
 import { type Candidate, pick } from "./Routing.ts"
 import { makeDeploymentFilter } from "./DeploymentFilter.ts"
 import { judgeFailure, poolOf, standing } from "./Health.ts"
@@ -68,7 +69,17 @@ export interface Journey {
   lastProviderError: ProviderError | undefined
   /** What the request asked of the router (timeouts, retries, tags). */
   readonly controls: RequestControls
+  /** Whether the caller may be served by a fallback group (its key's `models`). */
+  readonly fallbackAllowed: (group: string) => boolean
 }
+
+/**
+ * Which fallback groups the caller of a routed call may be served by; the gateway sets it from the
+ * key's `models`, so a configured fallback does not open a group the key was not given.
+ */
+export const FallbackAllowed = Context.Reference<(group: string) => boolean>("switchyard/core/FallbackAllowed", {
+  defaultValue: () => () => true
+})
 
 /**
  * What one attempt does with the deployment the pipeline picked: a plain call, or opening a stream. It
@@ -167,6 +178,8 @@ export const makePipeline = (
     })
   }
 
+  const quotas = makeDeploymentQuotas(state, (pool) => pick(strategy, pool))
+
   const membersOf = (journey: Journey, group: string) => routable.get(journey.operation.name)!.get(group)!
 
   /** Counts a failure against its deployment; the health estimate decides whether it cools down. */
@@ -218,7 +231,9 @@ export const makePipeline = (
       const start = clock.currentTimeMillisUnsafe()
       const pool = poolOf(all, journey.failed, journey.excluded, panic)
       if (pool.length === 0) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
-      const deployment = bindDeployment((yield* pick(strategy, pool)).deployment, target)
+      const picked = yield* quotas.pick(pool)
+      if (picked === undefined) return yield* Effect.fail(groupFailure(noDeployment(group, all, start), tried))
+      const deployment = bindDeployment(picked.deployment, target)
       const provider = providers.get(deployment.provider)
       if (provider === undefined) {
         const error = new UnsupportedOperation({
@@ -238,7 +253,10 @@ export const makePipeline = (
       const durationMillis = clock.currentTimeMillisUnsafe() - start
       if (Exit.isSuccess(exit)) {
         journey.attempts.push({ deployment: deployment.id, group, durationMillis })
-        const release = (tokens: number) => state.release(deployment.id, lease, { latencyMillis: durationMillis, tokens })
+        const released = (tokens: number) => state.release(deployment.id, lease, { latencyMillis: durationMillis, tokens })
+        const release = deployment.tpm === undefined
+          ? released
+          : (tokens: number) => Effect.andThen(released(tokens), quotas.used(deployment, tokens))
         return { value: exit.value, deployment, group, release }
       }
       yield* unused
@@ -258,7 +276,7 @@ export const makePipeline = (
     if (journey.disableFallbacks) return []
     const list = failure.error._tag === "NoDeploymentAvailable" ? "general" : failurePolicy(failure.error).fallback
     const first = list === "general" ? journey.requestedFallbacks : undefined
-    return [...policy.fallbackChain(fallbackKey(journey.model, list), list, first)]
+    return policy.fallbackChain(fallbackKey(journey.model, list), list, first).filter(journey.fallbackAllowed)
   }
 
   const fallbackEntries = {
@@ -327,7 +345,8 @@ export const makePipeline = (
     }
     const upstream = upstreamRequest(body)
     // Built when the effect runs, not when it is created, so a routed effect can be run again afresh.
-    return Effect.sync((): Journey => ({
+    return Effect.map(FallbackAllowed, (fallbackAllowed): Journey => ({
+      fallbackAllowed,
       operation,
       model,
       request: upstream,

@@ -39,6 +39,14 @@ export interface CallOutcome {
   readonly tokens: number
 }
 
+/** The answer of `take`. */
+export interface Admission {
+  /** Whether the amount fit in the minute's limit (a refused amount is not counted). */
+  readonly admitted: boolean
+  /** Milliseconds until the minute ends and the limit opens again. */
+  readonly resetInMillis: number
+}
+
 /**
  * `ok`: the state is what it should be; `degraded`: a shared backend is unreachable and this replica
  * serves from its local view (still routing, but no longer sharing cooldowns and usage).
@@ -56,6 +64,11 @@ export interface RouterStateShape {
   readonly acquire: (id: string) => Effect.Effect<string>
   /** Ends a call: releases its lease and records latency and tokens; a lease not held (any more) is ignored. */
   readonly release: (id: string, lease: string, outcome: CallOutcome) => Effect.Effect<void>
+  /**
+   * Counts `amount` against `limit` in the current clock minute of `key` (a virtual key's rpm), atomically
+   * across every replica sharing the state; refused, and not counted, when it would pass the limit.
+   */
+  readonly take: (key: string, limit: number, amount: number) => Effect.Effect<Admission>
   /** How the state backend is doing, for readiness; cheap, never waits on the network. */
   readonly health: Effect.Effect<StateHealth>
 }
@@ -106,6 +119,23 @@ interface Entry {
   readonly tokens: MinuteWindow
 }
 
+/** Exact per-minute quotas in one process: the in-memory `take`, and a shared state's fallback while degraded. */
+export const makeMinuteQuotas = () => {
+  const used = new Map<string, { minute: number; count: number }>()
+  return (key: string, limit: number, amount: number, now: number): Admission => {
+    const minute = Math.floor(now / MINUTE)
+    const resetInMillis = (minute + 1) * MINUTE - now
+    let q = used.get(key)
+    if (q === undefined || q.minute !== minute) {
+      q = { minute, count: 0 }
+      used.set(key, q)
+    }
+    if (q.count + amount > limit) return { admitted: false, resetInMillis }
+    q.count += amount
+    return { admitted: true, resetInMillis }
+  }
+}
+
 /** How many of the (ascending) times are after `since`: a binary search, since `stats` runs on every attempt. */
 const countSince = (times: ReadonlyArray<number>, since: number): number => {
   let lo = 0
@@ -140,8 +170,10 @@ export const makeMemoryState = (): RouterStateShape => {
     return e
   }
   const withNow = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
+  const quotas = makeMinuteQuotas()
   return RouterState.of({
     health: Effect.succeed("ok"),
+    take: (key, limit, amount) => withNow((now) => quotas(key, limit, amount, now)),
     stats: (ids) =>
       withNow((now) =>
         ids.map((id) => {

@@ -30,6 +30,20 @@ export const routerStateContract = (name: string, layer: Layer.Layer<RouterState
       assert.deepStrictEqual(yield* state.stats([]), [])
     }))
 
+    test("take admits up to the limit in a clock minute, refuses without counting, and opens at the next minute", Effect.gen(function*() {
+      const state = yield* RouterState
+      yield* TestClock.adjust(15_000)
+      const results = []
+      for (let i = 0; i < 4; i++) results.push(yield* state.take("vk:a", 3, 1))
+      assert.deepStrictEqual(results.map((r) => r.admitted), [true, true, true, false])
+      assert.strictEqual(results[3]!.resetInMillis, 45_000)
+      assert.strictEqual((yield* state.take("vk:b", 3, 1)).admitted, true, "quotas are per key")
+      assert.strictEqual((yield* state.take("vk:c", 3, 5)).admitted, false, "an amount over the limit is refused whole")
+      assert.strictEqual((yield* state.take("vk:c", 3, 3)).admitted, true, "a refused amount was not counted")
+      yield* TestClock.adjust(45_000)
+      assert.strictEqual((yield* state.take("vk:a", 3, 1)).admitted, true)
+    }))
+
     test("stats come back in the order asked, each for its own deployment", Effect.gen(function*() {
       const state = yield* RouterState
       yield* state.acquire("b")

@@ -3,7 +3,7 @@
  * and socket failures into typed errors, and read 2xx bodies as decoded JSON, raw bytes or SSE events.
  */
 import { Connection, type ProviderError } from "@switchyard/core"
-import { Array as Arr, Cause, Channel, Clock, Effect, Exit, Pull, Result, Schema, Scope, Stream } from "effect"
+import { Array as Arr, Cause, Channel, Clock, Context, Effect, Exit, Pull, Result, Schema, Scope, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { type HttpClient, type HttpClientRequest, type HttpClientResponse, Headers } from "effect/http"
 import { classifyFailure, fromHttpClientError, malformed } from "./ErrorMapping.ts"
@@ -17,6 +17,47 @@ export const parseJsonOrText = (text: string): unknown => {
   }
 }
 
+/** The default cap on a buffered upstream reply: room for a batch of base64 images. */
+export const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+
+/**
+ * The largest upstream reply read into memory (the gateway's `general_settings.max_response_body_mb`).
+ * A larger one is a MalformedResponse, which fails over like any bad reply.
+ */
+export const MaxReplyBytes = Context.Reference<number>("switchyard/providers/MaxReplyBytes", {
+  defaultValue: () => DEFAULT_MAX_REPLY_BYTES
+})
+
+const tooLarge = (cap: number, secrets: ReadonlyArray<string>, status: number) =>
+  malformed(`the reply exceeds the limit of ${cap} bytes`, secrets, status)
+
+const utf8 = new TextDecoder()
+
+/**
+ * A reply's body as text, refused past `MaxReplyBytes`: at once when its `content-length` says so, else
+ * as the bytes arrive. A declared length within the cap is read whole (undici stops at that length).
+ */
+const cappedText = (
+  response: HttpClientResponse.HttpClientResponse,
+  secrets: ReadonlyArray<string>
+): Effect.Effect<string, ProviderError> =>
+  Effect.flatMap(MaxReplyBytes, (cap) => {
+    const declared = response.headers["content-length"]
+    if (declared !== undefined) {
+      return Number(declared) > cap
+        ? Effect.fail(tooLarge(cap, secrets, response.status))
+        : Effect.mapError(response.text, (error) => fromHttpClientError(error, secrets))
+    }
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return Stream.runForEach(bodyBytes(response, secrets), (chunk) => {
+      size += chunk.length
+      if (size > cap) return Effect.fail(tooLarge(cap, secrets, response.status))
+      chunks.push(chunk)
+      return Effect.void
+    }).pipe(Effect.map(() => utf8.decode(Buffer.concat(chunks))))
+  })
+
 /** The headers of a response as a plain record with lower-case names. */
 const headerRecord = (response: HttpClientResponse.HttpClientResponse): Record<string, string> => ({ ...response.headers })
 
@@ -27,7 +68,7 @@ const failFromResponse = (
 ): Effect.Effect<never, ProviderError> =>
   Effect.gen(function*() {
     // A body we cannot read still leaves the status, which is what classifies most failures.
-    const text = yield* Effect.orElseSucceed(response.text, () => "")
+    const text = yield* Effect.orElseSucceed(cappedText(response, secrets), () => "")
     const nowMillis = yield* Clock.currentTimeMillis
     return yield* Effect.fail(classifyFailure({
       status: response.status,
@@ -93,8 +134,7 @@ export const decodeWith = <A>(
 export const readText = (
   response: HttpClientResponse.HttpClientResponse,
   secrets: ReadonlyArray<string>
-): Effect.Effect<string, ProviderError> =>
-  Effect.mapError(response.text, (error) => fromHttpClientError(error, secrets))
+): Effect.Effect<string, ProviderError> => cappedText(response, secrets)
 
 const parseJsonReply = (text: string, secrets: ReadonlyArray<string>, status: number): Result.Result<unknown, ProviderError> => {
   try {

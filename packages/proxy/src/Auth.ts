@@ -4,8 +4,15 @@
  * neither configured the gateway is open (local use). Keys are compared as SHA-256 digests with
  * `timingSafeEqual`, so the comparison takes the same time whatever the guess.
  */
-import { type ConfigIssue, type GeneralSettings, invalidConfig, type InvalidConfig, type VirtualKey } from "@switchyard/core"
-import { Clock, Config, Context, Effect, Layer, Redacted } from "effect"
+import {
+  type ConfigIssue,
+  type GeneralSettings,
+  invalidConfig,
+  type InvalidConfig,
+  RouterState,
+  type VirtualKey
+} from "@switchyard/core"
+import { Config, Context, Effect, Layer, Redacted } from "effect"
 import type { Headers } from "effect/http"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiError, ApiErrors } from "./HttpErrors.ts"
@@ -24,6 +31,8 @@ export interface AuthShape {
   readonly admit: (principal: Principal) => Effect.Effect<void, ApiError>
   /** Checks that the caller may use every named model group; fails with 403. */
   readonly authorize: (principal: Principal, models: ReadonlyArray<string>) => Effect.Effect<void, ApiError>
+  /** Whether the caller may be served by a model group (a configured fallback included). */
+  readonly allows: (principal: Principal, model: string) => boolean
   /** The model groups the caller may see. */
   readonly visible: (principal: Principal, groups: ReadonlyArray<string>) => ReadonlyArray<string>
   /** Every key the gateway accepts, for redaction. */
@@ -31,7 +40,6 @@ export interface AuthShape {
 }
 
 const ENV_PREFIX = "os.environ/"
-const WINDOW_MILLIS = 60_000
 
 const digest = (key: string) => createHash("sha256").update(key).digest()
 
@@ -54,28 +62,31 @@ const bearer = (headers: Headers.Headers): string | undefined => {
   return match?.[1]?.trim() ?? (headers["x-api-key"]?.trim() || undefined)
 }
 
-/** Builds the auth of a gateway from its general settings; fails when a key's variable is not set. */
-export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShape, InvalidConfig> =>
+/**
+ * Builds the auth of a gateway from its general settings; fails when a key's variable is not set. A
+ * key's `rpm_limit` is counted in the router state, so replicas sharing it share one limit.
+ */
+export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShape, InvalidConfig, RouterState> =>
   Effect.gen(function*() {
+    const state = yield* RouterState
     const issues: Array<ConfigIssue> = []
     const master = settings.master_key === undefined
       ? undefined
       : yield* resolveKey(settings.master_key, "general_settings.master_key", issues)
-    const virtual: Array<{ readonly key: VirtualKey; readonly digest: Buffer }> = []
+    const virtual: Array<{ readonly key: VirtualKey; readonly digest: Buffer; readonly quota: string }> = []
     const keys: Array<string> = master === undefined ? [] : [master]
     for (const [i, key] of (settings.virtual_keys ?? []).entries()) {
       const resolved = yield* resolveKey(key.key, `general_settings.virtual_keys[${i}].key`, issues)
       if (resolved !== undefined) {
-        virtual.push({ key, digest: digest(resolved) })
+        const d = digest(resolved)
+        // The quota's name in a shared state: a digest prefix, the same on every replica, never the key.
+        virtual.push({ key, digest: d, quota: `vk:${d.subarray(0, 12).toString("hex")}` })
         keys.push(resolved)
       }
     }
     if (issues.length > 0) return yield* invalidConfig(issues)
     const masterDigest = master === undefined ? undefined : digest(master)
     const open = masterDigest === undefined && virtual.length === 0
-    // Start times of the requests in the last minute, per virtual key.
-    const windows = virtual.map((): Array<number> => [])
-
     const authenticate: AuthShape["authenticate"] = (headers) => {
       if (open) return Effect.succeed({ _tag: "Open" })
       const key = bearer(headers)
@@ -92,19 +103,12 @@ export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShap
       return found === undefined ? Effect.fail(ApiErrors.unauthorized("invalid API key")) : Effect.succeed(found)
     }
 
-    const admit: AuthShape["admit"] = (principal) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (principal._tag !== "Virtual" || principal.key.rpm_limit === undefined) return Effect.void
-        const limit = principal.key.rpm_limit
-        const window = windows[principal.index]!.filter((t) => t > now - WINDOW_MILLIS)
-        windows[principal.index] = window
-        if (window.length >= limit) {
-          const resetIn = window.length === 0 ? WINDOW_MILLIS : window[0]! + WINDOW_MILLIS - now
-          return Effect.fail(ApiErrors.keyRateLimited(limit, resetIn))
-        }
-        window.push(now)
-        return Effect.void
-      })
+    const admit: AuthShape["admit"] = (principal) => {
+      if (principal._tag !== "Virtual" || principal.key.rpm_limit === undefined) return Effect.void
+      const limit = principal.key.rpm_limit
+      return Effect.flatMap(state.take(virtual[principal.index]!.quota, limit, 1), (admission) =>
+        admission.admitted ? Effect.void : Effect.fail(ApiErrors.keyRateLimited(limit, admission.resetInMillis)))
+    }
 
     const allows = (principal: Principal, model: string) =>
       principal._tag !== "Virtual" || principal.key.models === undefined || principal.key.models.includes(model)
@@ -116,6 +120,7 @@ export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShap
         const denied = models.find((m) => !allows(principal, m))
         return denied === undefined ? Effect.void : Effect.fail(ApiErrors.modelNotAllowed(denied))
       },
+      allows,
       visible: (principal, groups) => groups.filter((g) => allows(principal, g)),
       keys
     }
@@ -124,6 +129,6 @@ export const makeAuth = (settings: GeneralSettings = {}): Effect.Effect<AuthShap
 /** The gateway's auth service. */
 export class Auth extends Context.Service<Auth, AuthShape>()("switchyard/proxy/Auth") {
   /** Auth from `general_settings`. */
-  static readonly layer = (settings: GeneralSettings | undefined): Layer.Layer<Auth, InvalidConfig> =>
+  static readonly layer = (settings: GeneralSettings | undefined): Layer.Layer<Auth, InvalidConfig, RouterState> =>
     Layer.effect(Auth, makeAuth(settings))
 }

@@ -41,7 +41,7 @@ export const checkConfig = (loaded: LoadedConfig): Effect.Effect<void, InvalidCo
       Layer.build(layer).pipe(Effect.scoped, Effect.flip, Effect.map((e) => e.issues), Effect.orElseSucceed(() => []))
     const issues = [
       ...yield* issuesOf(Router.layer(loaded).pipe(Layer.provide(RouterState.memory))),
-      ...yield* issuesOf(Auth.layer(loaded.config.general_settings)),
+      ...yield* issuesOf(Auth.layer(loaded.config.general_settings).pipe(Layer.provide(RouterState.memory))),
       ...yield* issuesOf(Layer.effectDiscard(redisTargetFromSettings(loaded.config.router_settings)))
     ]
     if (issues.length > 0) return yield* invalidConfig(issues)

@@ -6,6 +6,7 @@
 import {
   type AllAttemptsFailed,
   type Attempt,
+  FallbackAllowed,
   type Operation,
   type OperationName,
   type RouterCallError,
@@ -16,9 +17,10 @@ import {
 import { Cause, Clock, Effect, Exit, Pull, Scope, Stream, type Tracer } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { AuthShape, Principal } from "./Auth.ts"
+import type { BrowserGuard } from "./BrowserGuard.ts"
 import { ApiError, ApiErrors, errorResponse, fromRouterError } from "./HttpErrors.ts"
 import type { GatewayMetricsShape } from "./Metrics.ts"
-import { decodeRequest, readBody } from "./RequestBody.ts"
+import { checkModelName, decodeRequest, readBody } from "./RequestBody.ts"
 import type { Redactor } from "./Secrets.ts"
 import { encodeSse } from "./Sse.ts"
 
@@ -29,6 +31,9 @@ export interface HandlerDeps {
   readonly metrics: GatewayMetricsShape
   readonly bodyLimitBytes: number
   readonly redact: Redactor
+  readonly guard: BrowserGuard
+  /** The metric label of a requested model: a configured name, else `other`. */
+  readonly modelLabel: (model: string) => string
 }
 
 /** How a request was served, for the response headers, the metrics and the log line. */
@@ -96,6 +101,10 @@ class RequestState {
   readonly started: number
   model = "unknown"
   principal: Principal | undefined = undefined
+  /** Whether the request's body was read: an error answered before it closes the connection. */
+  bodyRead = false
+  /** Set by the first `finish`, so a request is logged and counted once whichever way it ends. */
+  finished = false
 
   constructor(
     readonly deps: HandlerDeps,
@@ -120,12 +129,14 @@ class RequestState {
 
   /** Metrics and the one log line of a finished request. */
   finish(status: number, served: Served, overheadMillis: number): Effect.Effect<void> {
+    if (this.finished) return Effect.void
+    this.finished = true
     const durationMillis = millisOf(this.clock) - this.started
     const principal = this.principal
     return Effect.andThen(
       this.deps.metrics.record({
         operation: this.name,
-        model: this.model,
+        model: this.deps.modelLabel(this.model),
         status,
         attempts: served.attempts,
         fallbacks: served.fallbacks,
@@ -176,7 +187,11 @@ class RequestState {
     this.traceRoute(served, error.status)
     return Effect.as(
       this.finish(error.status, served, overhead),
-      HttpServerResponse.setHeaders(errorResponse(this.redacted(error), this.name), servedHeaders(served, overhead))
+      HttpServerResponse.setHeaders(errorResponse(this.redacted(error), this.name), {
+        ...servedHeaders(served, overhead),
+        // Not reading the rest of an unread body: a client trickling it cannot hold the connection.
+        ...(this.bodyRead ? {} : { connection: "close" })
+      })
     )
   }
 
@@ -218,21 +233,31 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
     const state = new RequestState(deps, name, request.method, path, yield* Clock.Clock, yield* currentSpan)
 
     const routed = Effect.gen(function*() {
+      yield* deps.guard.check(request, true)
       const principal = yield* deps.auth.authenticate(request.headers)
       state.principal = principal
       yield* deps.auth.admit(principal)
       const raw = yield* readBody(request, operation, deps.bodyLimitBytes)
+      state.bodyRead = true
+      yield* checkModelName(raw)
       if (typeof raw.model === "string") state.model = raw.model
       const body = yield* decodeRequest(operation, raw)
       yield* deps.auth.authorize(principal, modelsNamed(raw))
       const streams = operation.stream !== undefined && (operation.stream.kind === "bytes" || raw.stream === true)
-      if (!streams) return yield* state.answer(yield* deps.router.call(operation, body))
-      return yield* openStream(deps, operation, state, body)
+      const served = streams
+        ? openStream(deps, operation, state, body)
+        : Effect.flatMap(deps.router.call(operation, body), (result) => state.answer(result))
+      // A configured fallback serves only groups the key may use.
+      return yield* Effect.provideService(served, FallbackAllowed, (group) => deps.auth.allows(principal, group))
     })
 
     return yield* routed.pipe(
       Effect.catch((error: ApiError | RouterCallError) => state.recover(error)),
-      Effect.catchDefect((defect) => state.defect(defect))
+      Effect.catchDefect((defect) => state.defect(defect)),
+      Effect.map((response) => deps.guard.withCors(request, response)),
+      // The client left before the answer: a hung upstream must still show, as a 499. Its attempts are
+      // the router's, unknown here, so no overhead is claimed for it.
+      Effect.onInterrupt(() => Effect.suspend(() => state.finish(499, notServed, 0)))
     )
   }).pipe(Effect.withSpan(
     "switchyard.request",

@@ -74,6 +74,22 @@ export const ApiErrors = {
       null,
       retryAfterSeconds(retryAfterMillis)
     ),
+  /** A browser page from an origin not in `general_settings.allowed_origins`. */
+  originNotAllowed: (origin: string) =>
+    make(403, "permission_error", `origin not allowed: ${origin.slice(0, 256)}`, "origin_not_allowed"),
+  /** A `Host` the keyless gateway does not answer to (DNS rebinding). */
+  hostNotAllowed: (host: string) =>
+    make(403, "permission_error", `host not allowed: ${host.slice(0, 256)}`, "host_not_allowed"),
+  /** A body declared as anything but JSON (or multipart where the route takes uploads). */
+  unsupportedMediaType: (type: string) =>
+    make(
+      415,
+      "invalid_request_error",
+      `unsupported content type "${type.slice(0, 100)}": send application/json`,
+      "unsupported_media_type"
+    ),
+  /** A virtual key asked for what only the master key may see (`/metrics` with `metrics_auth`). */
+  masterKeyRequired: () => make(403, "permission_error", "this route needs the master key", "master_key_required"),
   /** No route has this method and path. */
   unknownRoute: (method: string, path: string) =>
     make(404, "invalid_request_error", `unknown route: ${method} ${path}`, "unknown_url"),

@@ -20,15 +20,37 @@ const isBodyTooLarge = (error: unknown): boolean => {
   return reason?.reason === "BodyTooLarge" || reason?._tag === "BodyTooLarge"
 }
 
-/** Reads the whole body, failing with 413 past `limitBytes`. */
+/** Reads the whole body, failing with 413 past `limitBytes`: at once when the declared length is over it. */
 const readBytes = (request: HttpServerRequest.HttpServerRequest, limitBytes: number) =>
-  request.arrayBuffer.pipe(
-    Effect.map((buffer) => new Uint8Array(buffer)),
-    Effect.provideService(HttpServerRequest.MaxBodySize, ByteSize.bytes(limitBytes)),
-    Effect.mapError((error): ApiError =>
-      isBodyTooLarge(error) ? ApiErrors.bodyTooLarge(limitBytes) : ApiErrors.malformedJson("the body could not be read")
+  Number(request.headers["content-length"] ?? 0) > limitBytes
+    ? Effect.fail(ApiErrors.bodyTooLarge(limitBytes))
+    : request.arrayBuffer.pipe(
+      Effect.map((buffer) => new Uint8Array(buffer)),
+      Effect.provideService(HttpServerRequest.MaxBodySize, ByteSize.bytes(limitBytes)),
+      Effect.mapError((error): ApiError =>
+        isBodyTooLarge(error) ? ApiErrors.bodyTooLarge(limitBytes) : ApiErrors.malformedJson("the body could not be read")
+      )
     )
-  )
+
+/** The deepest nesting a JSON body may have; real requests (tool schemas included) stay far below it. */
+export const MAX_JSON_DEPTH = 128
+
+/**
+ * Whether `value` nests deeper than `limit`. Walked with an explicit stack: a body nested thousands deep
+ * must be refused here, before anything recursive (a schema, `JSON.stringify`) overflows the call stack.
+ */
+const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<{ readonly node: unknown; readonly depth: number }> = [{ node: value, depth: 1 }]
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!
+    if (depth > limit) return true
+    const children = Array.isArray(node) ? node : Object.values(node as object)
+    for (const child of children) {
+      if (typeof child === "object" && child !== null) stack.push({ node: child, depth: depth + 1 })
+    }
+  }
+  return false
+}
 
 // Decoding without `stream` keeps no state between calls, so one decoder serves every request.
 const utf8 = new TextDecoder()
@@ -40,9 +62,12 @@ const parseJson = (bytes: Uint8Array): Effect.Effect<Record<string, unknown>, Ap
   } catch (e) {
     return Effect.fail(ApiErrors.malformedJson(bytes.length === 0 ? "the body is empty" : (e as Error).message))
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? Effect.succeed(value as Record<string, unknown>)
-    : Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Effect.fail(ApiErrors.malformedJson("expected a JSON object"))
+  }
+  return nestsDeeperThan(value, MAX_JSON_DEPTH)
+    ? Effect.fail(ApiErrors.malformedJson(`nested deeper than ${MAX_JSON_DEPTH} levels`))
+    : Effect.succeed(value as Record<string, unknown>)
 }
 
 /** The scalar kinds a property accepts, read from the schema (through unions such as `NullOr`). */
@@ -120,6 +145,15 @@ export const readBody = (
     (request.headers["content-type"] ?? "").toLowerCase().startsWith("multipart/form-data")
       ? parseMultipart(request, bytes, operation, limitBytes)
       : parseJson(bytes))
+
+/** The longest model name accepted; a longer one would only bloat the log line and the error. */
+export const MAX_MODEL_NAME_LENGTH = 256
+
+/** Refuses a `model` longer than any configured name could be (400). */
+export const checkModelName = (body: Record<string, unknown>): Effect.Effect<void, ApiError> =>
+  typeof body.model === "string" && body.model.length > MAX_MODEL_NAME_LENGTH
+    ? Effect.fail(ApiErrors.invalidParam("model", `invalid request: model: longer than ${MAX_MODEL_NAME_LENGTH} characters`))
+    : Effect.void
 
 /** The 400 of a body that does not match the request schema: every bad field, the first one as `param`. */
 const invalidRequest = (error: Schema.SchemaError): ApiError => {

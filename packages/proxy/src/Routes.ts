@@ -4,9 +4,11 @@
  * OpenAI-shaped 404.
  */
 import { aliasTargets, type GeneralSettings, type Operation, operationNames, operations, Router, RouterState } from "@switchyard/core"
+import { MaxReplyBytes } from "@switchyard/providers"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Auth } from "./Auth.ts"
+import { makeBrowserGuard } from "./BrowserGuard.ts"
 import { countTokensHandler } from "./CountTokens.ts"
 import { makeOperationHandler } from "./Handler.ts"
 import { ApiErrors, errorResponse } from "./HttpErrors.ts"
@@ -14,9 +16,10 @@ import { GatewayMetrics } from "./Metrics.ts"
 import { bodyLimitBytes } from "./RequestBody.ts"
 import { makeRedactor } from "./Secrets.ts"
 
-/** The routes of a gateway; `settings` is the config's `general_settings`. */
+/** The routes of a gateway; `settings` is the config's `general_settings`, `boundHost` the address it listens on. */
 export const routes = (
-  settings: GeneralSettings | undefined
+  settings: GeneralSettings | undefined,
+  boundHost = "127.0.0.1"
 ): Layer.Layer<never, never, HttpRouter.HttpRouter | Router | Auth | GatewayMetrics | RouterState> =>
   HttpRouter.use((httpRouter) =>
     Effect.gen(function*() {
@@ -24,7 +27,12 @@ export const routes = (
       const auth = yield* Auth
       const metrics = yield* GatewayMetrics
       const state = yield* RouterState
+      const guard = makeBrowserGuard(settings, boundHost)
+      // Metric series only for configured names: a client inventing model names must not add series.
+      const configured = new Set(["unknown", ...router.groups, ...aliasTargets(router.policy.settings).keys()])
       const handlerOf = makeOperationHandler({
+        guard,
+        modelLabel: (model) => (configured.has(model) ? model : "other"),
         router,
         auth,
         metrics,
@@ -32,9 +40,15 @@ export const routes = (
         redact: makeRedactor(router.deployments, auth.keys)
       })
 
+      const replyLimit = settings?.max_response_body_mb === undefined
+        ? undefined
+        : Math.floor(settings.max_response_body_mb * 1024 * 1024)
       const operationRoutes = operationNames.flatMap((name): ReadonlyArray<HttpRouter.Route> => {
         const operation = operations[name] as Operation
-        const handler = handlerOf(operation)
+        const routed = handlerOf(operation)
+        const handler = replyLimit === undefined
+          ? routed
+          : (request: HttpServerRequest.HttpServerRequest) => Effect.provideService(routed(request), MaxReplyBytes, replyLimit)
         return [
           HttpRouter.route("POST", `/v1${operation.path}` as `/${string}`, handler),
           HttpRouter.route("POST", operation.path as `/${string}`, handler)
@@ -45,7 +59,8 @@ export const routes = (
       const visibleAliases = [...aliasTargets(router.policy.settings)].filter(([, a]) => !a.hidden).map(([name]) => name)
       const models = [...router.groups, ...visibleAliases.filter((a) => !router.groups.includes(a))]
       const listModels = (request: HttpServerRequest.HttpServerRequest) =>
-        auth.authenticate(request.headers).pipe(
+        guard.check(request, false).pipe(
+          Effect.andThen(auth.authenticate(request.headers)),
           Effect.map((principal) =>
             HttpServerResponse.jsonUnsafe({
               object: "list",
@@ -57,7 +72,8 @@ export const routes = (
               }))
             })
           ),
-          Effect.catch((error) => Effect.succeed(errorResponse(error)))
+          Effect.catch((error) => Effect.succeed(errorResponse(error))),
+          Effect.map((response) => guard.withCors(request, response))
         )
 
       // A degraded state (a shared backend unreachable) still serves from its local view: ready, and said so.
@@ -80,14 +96,30 @@ export const routes = (
           router.deployments.map((d, i) => ({ deployment: d.id, group: d.group, stats: stats[i]!, now }))
         )
       })
-      const prometheus = Effect.flatMap(state.health, metrics.stateHealth).pipe(
+      const render = Effect.flatMap(state.health, metrics.stateHealth).pipe(
         Effect.andThen(deploymentHealth),
         Effect.andThen(metrics.render),
         Effect.map((text) =>
           HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       )
+      const metricsAccess = (request: HttpServerRequest.HttpServerRequest) =>
+        settings?.metrics_auth === true
+          ? Effect.flatMap(auth.authenticate(request.headers), (principal) =>
+            principal._tag === "Virtual" ? Effect.fail(ApiErrors.masterKeyRequired()) : Effect.void)
+          : Effect.void
+      const prometheus = (request: HttpServerRequest.HttpServerRequest) =>
+        guard.check(request, false).pipe(
+          Effect.andThen(metricsAccess(request)),
+          Effect.andThen(render),
+          Effect.catch((error) => Effect.succeed(errorResponse(error)))
+        )
+      const preflight = (request: HttpServerRequest.HttpServerRequest) =>
+        guard.preflight(request).pipe(Effect.catch((error) => Effect.succeed(errorResponse(error))))
+      // A CORS preflight may name any route; the rest of the unmatched requests are 404s.
       const notFound = (request: HttpServerRequest.HttpServerRequest) =>
-        Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
+        request.method === "OPTIONS"
+          ? preflight(request)
+          : Effect.succeed(errorResponse(ApiErrors.unknownRoute(request.method, request.url.split("?")[0] ?? "")))
 
       yield* httpRouter.addAll(operationRoutes)
       yield* httpRouter.addAll([

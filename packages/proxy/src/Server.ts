@@ -8,8 +8,8 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type InvalidConfig, type LoadedConfig, type Providers, Router, type RouterState } from "@switchyard/core"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, type HttpServer, type HttpServerError } from "effect/http"
-import { createServer, type Server } from "node:http"
 import { Auth } from "./Auth.ts"
+import { type GatewaySockets, makeGatewaySockets, type ServerTimeouts } from "./Connections.ts"
 import { GatewayMetrics } from "./Metrics.ts"
 import { routes } from "./Routes.ts"
 
@@ -19,6 +19,8 @@ export interface ServeOptions {
   readonly host: string
   /** How long open requests and streams may run on after a shutdown signal (default 10 s). */
   readonly drainTimeoutMillis?: number
+  /** The client timeouts (defaults in `DEFAULT_TIMEOUTS`). */
+  readonly timeouts?: Partial<ServerTimeouts>
 }
 
 /** The default drain deadline on SIGTERM. */
@@ -34,14 +36,14 @@ export const gatewayServices = (
 const SWEEP_MILLIS = 50
 
 /**
- * Node's `server.close()` only closes the connections idle at that moment; one whose stream finishes
- * later would keep the process alive until its keep-alive timeout. While draining, close them as they
- * become idle.
+ * On shutdown every connection without a request in flight is closed at once (a silent one would hold
+ * the process for the whole drain); one whose stream finishes later is closed as it becomes idle.
  */
-const closeIdleWhileDraining = (server: Server) =>
+const closeIdleWhileDraining = ({ closeIdle, server }: GatewaySockets) =>
   Layer.effectDiscard(Effect.addFinalizer(() =>
     Effect.sync(() => {
-      const timer = setInterval(() => server.closeIdleConnections(), SWEEP_MILLIS)
+      closeIdle()
+      const timer = setInterval(closeIdle, SWEEP_MILLIS)
       timer.unref()
       server.once("close", () => clearInterval(timer))
     })
@@ -53,13 +55,13 @@ export const gatewayServer = (
   options: ServeOptions
 ): Layer.Layer<HttpServer.HttpServer, InvalidConfig | HttpServerError.ServeError, Providers | RouterState> =>
   Layer.unwrap(Effect.sync(() => {
-    const server = createServer()
-    const app = HttpRouter.serve(routes(loaded.config.general_settings), { disableLogger: true, disableListenLog: true })
+    const sockets = makeGatewaySockets(options.timeouts)
+    const app = HttpRouter.serve(routes(loaded.config.general_settings, options.host), { disableLogger: true, disableListenLog: true })
       .pipe(Layer.provide(gatewayServices(loaded)))
     // Built after the app, so on shutdown the sweep starts before the app waits for open requests.
-    return closeIdleWhileDraining(server).pipe(
+    return closeIdleWhileDraining(sockets).pipe(
       Layer.provide(app),
-      Layer.provideMerge(NodeHttpServer.layer(() => server, {
+      Layer.provideMerge(NodeHttpServer.layer(() => sockets.server, {
         port: options.port,
         host: options.host,
         gracefulShutdownTimeout: Duration.millis(options.drainTimeoutMillis ?? DEFAULT_DRAIN_TIMEOUT_MILLIS)

@@ -7,6 +7,7 @@ import { ProvidersLive } from "@switchyard/providers"
 import { type MockServer, startMockUpstream } from "@switchyard/testkit/mock"
 import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
 import { HttpServer } from "effect/http"
+import type { ServerTimeouts } from "../src/Connections.ts"
 import { gatewayServer } from "../src/Server.ts"
 
 /** A running test gateway. */
@@ -22,6 +23,10 @@ export interface TestGateway {
 /** Extra options of a test gateway. */
 export interface GatewayOptions {
   readonly drainTimeoutMillis?: number
+  /** Small client timeouts for slow-client tests. */
+  readonly timeouts?: Partial<ServerTimeouts>
+  /** The router state (default: in memory); replicas share one on Redis. */
+  readonly state?: Layer.Layer<RouterState>
   /** Layers provided to the whole gateway (a tracer, a ConfigProvider, …). */
   readonly extra?: Layer.Layer<never>
 }
@@ -47,9 +52,9 @@ export const startGateway = async (
   const providersLayer = Array.isArray(providers)
     ? Layer.succeed(Providers, Providers.fromList(providers))
     : providers as Layer.Layer<Providers>
-  const { extra, ...serve } = options
+  const { extra, state, ...serve } = options
   const layer = gatewayServer(loaded, { port: 0, host: "127.0.0.1", ...serve }).pipe(
-    Layer.provide(Layer.mergeAll(providersLayer, RouterState.memory)),
+    Layer.provide(Layer.mergeAll(providersLayer, state ?? RouterState.memory)),
     Layer.provide(Logger.layer([capture])),
     Layer.provide(extra ?? Layer.empty)
   )

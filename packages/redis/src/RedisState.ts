@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto"
 import {
   invalidConfig,
+  makeMinuteQuotas,
   type InvalidConfig,
   RouterState,
   type RouterSettings,
@@ -15,6 +16,7 @@ import {
 import { Clock, Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { makeConnection, type RedisTarget } from "./Connection.ts"
 import { LocalView } from "./LocalView.ts"
+import { quotaArgs, quotaResetIn, quotaScript, quotaScriptSha } from "./QuotaScript.ts"
 import { redisTargetFromSettings, wantsRedis } from "./Settings.ts"
 import { startSyncer } from "./Sync.ts"
 
@@ -57,6 +59,7 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
       password: redacted(options.password)
     }
     const commandTimeoutMillis = options.commandTimeoutMillis ?? 250
+    const prefix = options.prefix ?? "switchyard:"
     const leaseTtlMillis = options.leaseTtlMillis ?? 15_000
     const view = new LocalView(randomBytes(6).toString("hex"), leaseTtlMillis)
     const connection = yield* makeConnection(target, {
@@ -64,7 +67,7 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
       connectTimeoutMillis: Math.max(1_000, commandTimeoutMillis)
     })
     const syncer = yield* startSyncer(view, connection, {
-      prefix: options.prefix ?? "switchyard:",
+      prefix,
       refreshMillis: options.refreshMillis ?? 200,
       minGapMillis: options.minSyncGapMillis ?? 20,
       leaseTtlMillis,
@@ -77,7 +80,22 @@ export const makeRedisState = (options: RedisStateOptions): Effect.Effect<RedisS
       syncer.wake()
       return a
     }
+    // While Redis is unreachable a replica keeps its own count: degraded, like the rest of its view.
+    const localQuotas = makeMinuteQuotas()
+    // Unlike the rest of the state, a quota is one round trip: a limit read from a view a sync behind
+    // lets N replicas admit up to N times the limit.
+    const take: RedisStateShape["take"] = (key, limit, amount) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const local = () => localQuotas(key, limit, amount, now)
+        // Known down: no request waits on a command timeout for it.
+        if (syncer.status() === "degraded") return Effect.sync(local)
+        return connection.evalScript(quotaScript, quotaScriptSha, quotaArgs(prefix, key, amount, limit, now)).pipe(
+          Effect.map((reply) => ({ admitted: Number(reply) === 1, resetInMillis: quotaResetIn(now) })),
+          Effect.orElseSucceed(local)
+        )
+      })
     const shape: RedisStateShape = {
+      take,
       stats: (ids) =>
         withNow((now) =>
           ids.map((id) => {
