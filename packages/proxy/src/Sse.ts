@@ -33,12 +33,32 @@ const framings: { readonly [K in OperationName]?: Framing } = {
 const frame = (data: string, event?: string) =>
   (event === undefined ? "" : `event: ${event.replace(/[\r\n]/g, "")}\n`) + `data: ${data}\n\n`
 
-/** The event that ends a failed stream; Responses clients read `event: error`, chat clients `data.error`. */
-export const errorEvent = (operation: OperationName, error: ApiError): string => {
+/**
+ * The event that ends a failed stream: chat clients read the OpenAI error object in `data.error`; Responses
+ * clients read `event: error` with `code`, `message`, `param` and the next `sequence_number` after
+ * `lastSequence`, the last one sent (strict clients, such as the AI SDK, reject it without one).
+ */
+export const errorEvent = (operation: OperationName, error: ApiError, lastSequence = -1): string => {
   const body = errorBody(error)
   return framings[operation]?.eventOf === undefined
     ? frame(JSON.stringify(body))
-    : frame(JSON.stringify({ ...body, type: "error", code: error.code, message: error.message, param: error.param }), "error")
+    : frame(
+      JSON.stringify({
+        ...body,
+        type: "error",
+        code: error.code,
+        message: error.message,
+        param: error.param,
+        sequence_number: lastSequence + 1
+      }),
+      "error"
+    )
+}
+
+/** The `sequence_number` of a Responses event, or -1. */
+const sequenceOf = (chunk: unknown): number => {
+  const n = (chunk as { readonly sequence_number?: unknown }).sequence_number
+  return typeof n === "number" ? n : -1
 }
 
 const utf8 = new TextEncoder()
@@ -58,6 +78,7 @@ export const encodeSse = <Chunk, E, R>(
   const end = framing.done ? frame("[DONE]") : undefined
   return Stream.transformPull(chunks, (pull) => {
     let ended = false
+    let lastSequence = -1
     const last = (text: string | undefined): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> => {
       ended = true
       return text === undefined ? Cause.done() : Effect.succeed([utf8.encode(text)])
@@ -67,6 +88,7 @@ export const encodeSse = <Chunk, E, R>(
         onSuccess: (array) => {
           let text = ""
           for (const chunk of array) text += frame(JSON.stringify(chunk), eventOf?.(chunk))
+          if (eventOf !== undefined) lastSequence = Math.max(lastSequence, sequenceOf(array[array.length - 1]))
           return Effect.succeed([utf8.encode(text)] as const)
         },
         onFailure: (cause) => {
@@ -74,7 +96,7 @@ export const encodeSse = <Chunk, E, R>(
           const found = Cause.findError(cause)
           // Only a typed failure becomes an error event; a defect or an interruption ends the stream as it is.
           return Result.isSuccess(found)
-            ? last(errorEvent(operation, toError(found.success as E)))
+            ? last(errorEvent(operation, toError(found.success as E), lastSequence))
             : Effect.failCause(cause as Cause.Cause<never>)
         }
       })
