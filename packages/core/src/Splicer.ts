@@ -137,7 +137,11 @@ export class Splicer<Chunk> {
     this.partText += piece
     if (usage === undefined) return void out.push(chunk)
     // The upstream is always asked for usage (for the accounting); the client gets it only if it asked.
-    const shown = !this.usageAsked ? spec.withoutUsage?.(chunk) : this.breaks > 0 ? spec.withUsage(chunk, this.clientUsage()!) : chunk
+    const shown = !this.usageAsked
+      ? (spec.withoutUsage === undefined ? chunk : spec.withoutUsage(chunk))
+      : this.breaks > 0
+      ? spec.withUsage(chunk, this.clientUsage()!)
+      : chunk
     if (shown !== undefined) out.push(shown)
   }
 
