@@ -22,8 +22,11 @@ const splice = (
   const splicer = new Splicer<any>(specOf(operation))
   const out: Array<any> = []
   breaks.forEach(({ k, repeat }, i) => {
-    const back = Math.min(repeat, splicer.sent.length)
     const rest = continuationFor(splicer.sent === "" ? undefined : splicer.sent)
+    let back = Math.min(repeat, splicer.sent.length)
+    // textChunks drops a leading space, so a repeat starting on one would repeat a character less than it
+    // claims (below the trim's minimum): start it on the word instead.
+    while (back > 0 && back < splicer.sent.length && /\s/.test(REFERENCE_TEXT[REFERENCE_TEXT.length - rest.length - back]!)) back++
     const chunks = textChunks(operation, REFERENCE_TEXT.slice(REFERENCE_TEXT.length - rest.length - back), { id: `up${i}` })
     out.push(...splicer.push(chunks.slice(0, openingChunks[operation] + k)))
     splicer.broke(partUsage(i + 1))
