@@ -3,6 +3,6 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     globalSetup: ["./vitest.global.ts"],
-    projects: ["packages/*", "packaging", "examples"]
+    projects: ["packages/*", "packaging", "examples", "clients"]
   }
 })

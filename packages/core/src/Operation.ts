@@ -29,6 +29,10 @@ export interface TextStreamSpec<Req, Chunk> {
   usage(chunk: Chunk): Usage | undefined
   /** The same chunk reporting another usage (the sum over every part of a continued stream). */
   withUsage(chunk: Chunk, usage: Usage): Chunk
+  /** Whether the client asked to be told the usage (absent: always). */
+  usageAsked?(request: Req): boolean
+  /** The same chunk without its usage; `undefined` when the usage was all it carried. */
+  withoutUsage?(chunk: Chunk): Chunk | undefined
   /** The request that asks for the rest of a reply of which `partial` was already sent. */
   continueWith(request: Req, partial: string, options: ContinuationOptions): Req
   /** Fits a continuation's chunk onto the stream the client already has; `undefined` drops it. */

@@ -55,7 +55,8 @@ export class Splicer<Chunk> {
   /** Whether the current upstream continues a reply the client has begun (else it starts it afresh). */
   private resuming = false
 
-  constructor(private readonly spec: TextStreamSpec<unknown, Chunk>) {}
+  /** `usageAsked`: whether the client asked for usage; if not, the usage the upstreams report stays here. */
+  constructor(private readonly spec: TextStreamSpec<unknown, Chunk>, private readonly usageAsked = true) {}
 
   /** The chunks of the current upstream, as they arrive; returns the chunks the client gets now. */
   push(chunks: ReadonlyArray<Chunk>): Array<Chunk> {
@@ -108,6 +109,18 @@ export class Splicer<Chunk> {
     return u === undefined ? sum : sum === undefined ? u : addUsage(sum, u)
   }
 
+  /**
+   * The usage the client sees: its own prompt (the first part's) and every completion token it got. What
+   * the continuation prompts cost is in `usage()`, which goes to the gateway's accounting instead.
+   */
+  clientUsage(): Usage | undefined {
+    const total = this.usage()
+    const first = this.parts[0] ?? this.partUsage
+    if (total === undefined || first === undefined) return total
+    const promptTokens = first.promptTokens
+    return { ...total, promptTokens, totalTokens: promptTokens + total.completionTokens }
+  }
+
   /** Sends one chunk on: holds tool-call chunks, tracks text and usage, keeps the client's identity. */
   private emit(raw: Chunk, out: Array<Chunk>): void {
     const spec = this.spec
@@ -122,7 +135,14 @@ export class Splicer<Chunk> {
     const piece = spec.text(chunk)
     this.sent += piece
     this.partText += piece
-    out.push(usage !== undefined && this.breaks > 0 ? spec.withUsage(chunk, this.usage()!) : chunk)
+    if (usage === undefined) return void out.push(chunk)
+    // The upstream is always asked for usage (for the accounting); the client gets it only if it asked.
+    const shown = !this.usageAsked
+      ? (spec.withoutUsage === undefined ? chunk : spec.withoutUsage(chunk))
+      : this.breaks > 0
+      ? spec.withUsage(chunk, this.clientUsage()!)
+      : chunk
+    if (shown !== undefined) out.push(shown)
   }
 
   /** Releases the chunks held for the overlap decision once it can be made, minus the repeated text. */

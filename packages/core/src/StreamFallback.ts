@@ -102,7 +102,10 @@ export const openStream = <Req, Chunk>(
     const spec = operation.stream
     if (spec === undefined) return yield* Effect.die(new Error(`${operation.name} does not stream`))
     const text = spec.kind === "text" ? spec as TextStreamSpec<Req, Chunk> : undefined
-    const splicer = text === undefined ? undefined : new Splicer<Chunk>(text as TextStreamSpec<unknown, Chunk>)
+    const splicer = text === undefined ? undefined : new Splicer<Chunk>(
+      text as TextStreamSpec<unknown, Chunk>,
+      text.usageAsked?.(request) ?? true
+    )
     const mode = policy.settings.mid_stream_fallback ?? "continue"
     const instruction = policy.settings.continuation_prompt === undefined
       ? defaultContinuationPrompt

@@ -20,26 +20,38 @@ export interface ContinuationOptions {
 export interface StreamIdentity {
   id?: string
   created?: number
+  /** The model the client was told first (a continuation's deployment may name another). */
+  model?: string
+  /** Where the text sits in the output (Responses API). */
+  outputIndex?: number
+  contentIndex?: number
   /** The output item the text belongs to (Responses API). */
   itemId?: string
   /** The last sequence number sent (Responses API); -1 before the first. */
   sequence: number
 }
 
-/** Notes the `id` and `created` of the first chunk that has them (chat and completion chunks). */
-const noteIdCreated = (identity: StreamIdentity, chunk: { readonly id?: unknown; readonly created?: unknown }): void => {
+/** Notes the `id`, `created` and `model` of the first chunk that has them (chat and completion chunks). */
+const noteIdCreated = (
+  identity: StreamIdentity,
+  chunk: { readonly id?: unknown; readonly created?: unknown; readonly model?: unknown }
+): void => {
   if (identity.id === undefined && typeof chunk.id === "string") identity.id = chunk.id
   if (identity.created === undefined && typeof chunk.created === "number") identity.created = chunk.created
+  if (identity.model === undefined && typeof chunk.model === "string") identity.model = chunk.model
 }
 
-/** The same chunk under the `id` and `created` the client already has. */
-const withIdCreated = <C extends { readonly id: string; readonly created?: number | undefined }>(
+/** The same chunk under the `id`, `created` and `model` the client already has. */
+const withIdCreated = <C extends { readonly id: string; readonly created?: number | undefined; readonly model?: string | undefined }>(
   chunk: C,
   identity: StreamIdentity
 ): C => {
   const id = identity.id ?? chunk.id
   const created = identity.created === undefined || chunk.created === undefined ? chunk.created : identity.created
-  return id === chunk.id && created === chunk.created ? chunk : { ...chunk, id, ...(created === undefined ? {} : { created }) }
+  const model = identity.model === undefined || chunk.model === undefined ? chunk.model : identity.model
+  return id === chunk.id && created === chunk.created && model === chunk.model
+    ? chunk
+    : { ...chunk, id, ...(created === undefined ? {} : { created }), ...(model === undefined ? {} : { model }) }
 }
 
 /** The default continuation instruction, for targets without assistant prefill. */
@@ -52,6 +64,19 @@ const toWireUsage = (usage: Usage) => ({
   total_tokens: usage.totalTokens,
   ...(usage.estimated ? { estimated: true } : {})
 })
+
+/** Chat and completion streams report usage only under `stream_options.include_usage`. */
+const usageAsked = (request: { readonly [key: string]: unknown }): boolean => {
+  const options = request.stream_options
+  return typeof options === "object" && options !== null && (options as { include_usage?: unknown }).include_usage === true
+}
+
+/** A chunk without its usage; the usage-only last chunk (no choices) goes entirely. */
+const withoutUsage = <C extends { readonly choices: ReadonlyArray<unknown>; readonly usage?: unknown }>(chunk: C): C | undefined => {
+  if (chunk.choices.length === 0) return undefined
+  const { usage: _, ...rest } = chunk
+  return rest as unknown as C
+}
 
 /** Messages that carry the partial reply, then the instruction when the target needs one. */
 const continuationMessages = (partial: string, options: ContinuationOptions) => [
@@ -71,6 +96,8 @@ export const chatStream = {
   }),
   usage: (chunk: Wire.ChatChunk) => usageFromWire(chunk.usage),
   withUsage: (chunk: Wire.ChatChunk, usage: Usage): Wire.ChatChunk => ({ ...chunk, usage: toWireUsage(usage) }),
+  usageAsked: (request: Wire.ChatRequest): boolean => usageAsked(request),
+  withoutUsage: (chunk: Wire.ChatChunk): Wire.ChatChunk | undefined => withoutUsage(chunk),
   continueWith: (request: Wire.ChatRequest, partial: string, options: ContinuationOptions): Wire.ChatRequest => ({
     ...request,
     messages: [...request.messages, ...continuationMessages(partial, options)]
@@ -105,6 +132,8 @@ export const completionStream = {
     ...chunk,
     usage: toWireUsage(usage)
   }),
+  usageAsked: (request: Wire.CompletionRequest): boolean => usageAsked(request),
+  withoutUsage: (chunk: Wire.CompletionResponse): Wire.CompletionResponse | undefined => withoutUsage(chunk),
   continueWith: (request: Wire.CompletionRequest, partial: string): Wire.CompletionRequest => ({
     ...request,
     prompt: typeof request.prompt === "string" ? request.prompt + partial : request.prompt.map((p) => p + partial)
@@ -178,6 +207,10 @@ export const responsesStream = {
     const e = event as ResponsesIds
     if (typeof e.sequence_number === "number" && e.sequence_number > identity.sequence) identity.sequence = e.sequence_number
     if (identity.id === undefined && typeof e.response?.id === "string") identity.id = e.response.id
+    if (identity.model === undefined && typeof e.response?.model === "string") identity.model = e.response.model
+    if (identity.created === undefined && typeof e.response?.created_at === "number") identity.created = e.response.created_at
+    if (identity.outputIndex === undefined && typeof e.output_index === "number") identity.outputIndex = e.output_index
+    if (identity.contentIndex === undefined && typeof e.content_index === "number") identity.contentIndex = e.content_index
     const item = typeof e.item_id === "string" ? e.item_id : e.item?.id
     if (identity.itemId === undefined && typeof item === "string") identity.itemId = item
   },
@@ -188,7 +221,9 @@ export const responsesStream = {
     if (typeof e.sequence_number === "number") out.sequence_number = ++identity.sequence
     if (typeof e.item_id === "string" && identity.itemId !== undefined) out.item_id = identity.itemId
     if (typeof e.item?.id === "string" && identity.itemId !== undefined) out.item = { ...e.item, id: identity.itemId }
-    if (typeof e.response?.id === "string" && identity.id !== undefined) out.response = { ...e.response, id: identity.id }
+    if (typeof e.output_index === "number" && identity.outputIndex !== undefined) out.output_index = identity.outputIndex
+    if (typeof e.content_index === "number" && identity.contentIndex !== undefined) out.content_index = identity.contentIndex
+    if (typeof e.response === "object" && e.response !== null) out.response = responseUnder(e.response, identity)
     return out as Wire.ResponsesEvent
   }
 }
@@ -197,6 +232,16 @@ export const responsesStream = {
 interface ResponsesIds {
   readonly sequence_number?: unknown
   readonly item_id?: unknown
+  readonly output_index?: unknown
+  readonly content_index?: unknown
   readonly item?: { readonly id?: unknown }
-  readonly response?: { readonly id?: unknown }
+  readonly response?: { readonly id?: unknown; readonly model?: unknown; readonly created_at?: unknown }
 }
+
+/** A continuation's response object under the id, model and creation time the client saw first. */
+const responseUnder = (response: NonNullable<ResponsesIds["response"]>, identity: StreamIdentity) => ({
+  ...response,
+  ...(identity.id === undefined ? {} : { id: identity.id }),
+  ...(identity.model === undefined || response.model === undefined ? {} : { model: identity.model }),
+  ...(identity.created === undefined || response.created_at === undefined ? {} : { created_at: identity.created })
+})

@@ -155,7 +155,8 @@ describe("usage", () => {
       const { router } = yield* routerFor(twoGroups("prim", "fall"), [p, f])
       const { chunks, summary } = yield* collect(router, operations.chat as Operation, {
         model: "first",
-        messages: [{ role: "user", content: "tell me" }]
+        messages: [{ role: "user", content: "tell me" }],
+        stream_options: { include_usage: true }
       })
       const reported = chunks.at(-1)!.usage
       const second = words(continuationFor(firstWords(5))).length
@@ -167,7 +168,7 @@ describe("usage", () => {
       assert.isAbove(summary.usage!.promptTokens, 10)
     }))
 
-  it.effect("an unbroken stream reports the upstream's usage unchanged and not estimated", () =>
+  it.effect("a client that did not ask for usage gets no usage chunk; the gateway still counts it", () =>
     Effect.gen(function*() {
       const p = makeScriptedProvider({ name: "prim" })
       p.script("first#1", [Outcome.chunks(textChunks("chat", REFERENCE_TEXT))])
@@ -175,6 +176,21 @@ describe("usage", () => {
       const { chunks, summary } = yield* collect(router, operations.chat as Operation, {
         model: "first",
         messages: [{ role: "user", content: "x" }]
+      })
+      assert.isTrue(chunks.every((c) => c.usage === undefined))
+      assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), REFERENCE_TEXT)
+      assert.isAbove(summary.usage!.totalTokens, 0)
+    }))
+
+  it.effect("an unbroken stream reports the upstream's usage unchanged and not estimated", () =>
+    Effect.gen(function*() {
+      const p = makeScriptedProvider({ name: "prim" })
+      p.script("first#1", [Outcome.chunks(textChunks("chat", REFERENCE_TEXT))])
+      const { router } = yield* routerFor(twoGroups("prim", "prim"), [p])
+      const { chunks, summary } = yield* collect(router, operations.chat as Operation, {
+        model: "first",
+        messages: [{ role: "user", content: "x" }],
+        stream_options: { include_usage: true }
       })
       const expected = (textChunks("chat", REFERENCE_TEXT).at(-1) as { usage: unknown }).usage
       assert.deepStrictEqual(chunks.at(-1)!.usage, expected)

@@ -12,6 +12,7 @@ import {
   type RouterCallError,
   type Routed,
   type RouterShape,
+  type Usage,
   type Wire
 } from "@switchyard/core"
 import { Cause, Clock, Effect, Exit, Pull, Scope, Stream, type Tracer } from "effect"
@@ -42,6 +43,8 @@ interface Served {
   readonly attempts: ReadonlyArray<Attempt>
   readonly fallbacks: number
   readonly continuations: number
+  /** What the upstreams really spent (every continuation's prompt too), when known. */
+  readonly spent?: Usage | undefined
 }
 
 const notServed: Served = { deployment: undefined, attempts: [], fallbacks: 0, continuations: 0 }
@@ -141,6 +144,7 @@ class RequestState {
         attempts: served.attempts,
         fallbacks: served.fallbacks,
         continuations: served.continuations,
+        spent: served.spent,
         durationMillis,
         overheadMillis
       }),
@@ -154,6 +158,7 @@ class RequestState {
         attempts: served.attempts.length,
         fallbacks: served.fallbacks,
         ...(served.continuations > 0 ? { continuations: served.continuations } : {}),
+        ...(served.spent === undefined ? {} : { prompt_tokens: served.spent.promptTokens, completion_tokens: served.spent.completionTokens }),
         ...(principal?._tag === "Virtual" && principal.key.alias !== undefined ? { key_alias: principal.key.alias } : {}),
         duration_ms: Math.round(durationMillis),
         overhead_ms: Number(overheadMillis.toFixed(1))
@@ -196,8 +201,8 @@ class RequestState {
   }
 
   /** The answer of a routed call. */
-  answer(result: Routed<unknown>): Effect.Effect<HttpServerResponse.HttpServerResponse> {
-    const served: Served = { deployment: result.deployment, attempts: result.attempts, fallbacks: result.fallbacks, continuations: 0 }
+  answer(result: Routed<unknown>, spent: Usage | undefined): Effect.Effect<HttpServerResponse.HttpServerResponse> {
+    const served: Served = { deployment: result.deployment, attempts: result.attempts, fallbacks: result.fallbacks, continuations: 0, spent }
     const overhead = this.overheadNow(result.attempts)
     this.traceRoute(served, 200)
     return Effect.as(
@@ -246,7 +251,7 @@ export const makeOperationHandler = (deps: HandlerDeps) =>
       const streams = operation.stream !== undefined && (operation.stream.kind === "bytes" || raw.stream === true)
       const served = streams
         ? openStream(deps, operation, state, body)
-        : Effect.flatMap(deps.router.call(operation, body), (result) => state.answer(result))
+        : Effect.flatMap(deps.router.call(operation, body), (result) => state.answer(result, operation.usage?.(result.response)))
       // A configured fallback serves only groups the key may use.
       return yield* Effect.provideService(served, FallbackAllowed, (group) => deps.auth.allows(principal, group))
     })
@@ -289,7 +294,8 @@ const openStream = <Req>(deps: HandlerDeps, operation: Operation<string, Req>, s
         attempts: stream.attempts,
         // A continuation may have moved on to a fallback group after the stream opened.
         fallbacks: Math.max(stream.fallbacks, fallbacksIn(stream.attempts)),
-        continuations: summary.breaks
+        continuations: summary.breaks,
+        spent: summary.usage
       }
     }
     const headers = servedHeaders(servedSoFar(), overhead)

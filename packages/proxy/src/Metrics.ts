@@ -18,6 +18,8 @@ export interface RequestRecord {
   readonly fallbacks: number
   /** Breaks of a stream that were continued on another deployment. */
   readonly continuations: number
+  /** The tokens the upstreams really spent, continuation prompts included, when known. */
+  readonly spent?: { readonly promptTokens: number; readonly completionTokens: number } | undefined
   readonly durationMillis: number
   /** Gateway time: the duration minus the time spent in attempts. */
   readonly overheadMillis: number
@@ -35,6 +37,7 @@ const failures = counter("switchyard_deployment_failures_total", "Failed attempt
 const retries = counter("switchyard_retries_total", "Attempts beyond the first that were not a fallback or a stream continuation")
 const fallbacks = counter("switchyard_fallbacks_total", "Fallback groups entered")
 const continuations = counter("switchyard_stream_continuations_total", "Streams that broke mid-way and were continued on another deployment")
+const tokens = counter("switchyard_tokens_total", "Tokens the upstreams spent, by kind (prompt, completion): every continuation's prompt too")
 const latency = Metric.histogram("switchyard_request_duration_seconds", {
   description: "Whole request time, to the end of the body for streams",
   boundaries: secondsBoundaries
@@ -110,6 +113,10 @@ export const makeGatewayMetrics = (): GatewayMetricsShape => {
     add(retries, `t\u0000${route}`, routeAttributes, Math.max(0, r.attempts.length - 1 - r.fallbacks - r.continuations))
     add(fallbacks, `b\u0000${route}`, routeAttributes, r.fallbacks)
     add(continuations, `c\u0000${route}`, routeAttributes, r.continuations)
+    if (r.spent !== undefined) {
+      add(tokens, `p\u0000${route}`, () => ({ ...routeAttributes(), kind: "prompt" }), r.spent.promptTokens)
+      add(tokens, `k\u0000${route}`, () => ({ ...routeAttributes(), kind: "completion" }), r.spent.completionTokens)
+    }
     const byOperation = () => ({ operation: r.operation })
     series(latency, `l\u0000${r.operation}`, byOperation).updateUnsafe(r.durationMillis / 1000, context)
     series(overhead, `o\u0000${r.operation}`, byOperation).updateUnsafe(r.overheadMillis / 1000, context)

@@ -34,14 +34,34 @@ const framings: { readonly [K in OperationName]?: Framing } = {
 const frame = (data: string, event?: string) =>
   (event === undefined ? "" : `event: ${event.replace(/[\r\n]/g, "")}\n`) + `data: ${data}\n\n`
 
-/** The event that ends a failed stream; Responses clients read `event: error`, chat clients `data.error`. */
-export const errorEvent = (operation: OperationName, error: ApiError): string => {
+/**
+ * The event that ends a failed stream: chat clients read the OpenAI error object in `data.error`; Responses
+ * clients read `event: error` with `code`, `message`, `param` and the next `sequence_number` after
+ * `lastSequence`, the last one sent (strict clients, such as the AI SDK, reject it without one).
+ */
+export const errorEvent = (operation: OperationName, error: ApiError, lastSequence = -1): string => {
   // Anthropic clients read `event: error` with Anthropic's error object.
   if (operation === "messages") return frame(JSON.stringify(anthropicErrorBody(error)), "error")
   const body = errorBody(error)
   return framings[operation]?.eventOf === undefined
     ? frame(JSON.stringify(body))
-    : frame(JSON.stringify({ ...body, type: "error", code: error.code, message: error.message, param: error.param }), "error")
+    : frame(
+      JSON.stringify({
+        ...body,
+        type: "error",
+        code: error.code,
+        message: error.message,
+        param: error.param,
+        sequence_number: lastSequence + 1
+      }),
+      "error"
+    )
+}
+
+/** The `sequence_number` of a Responses event, or -1. */
+const sequenceOf = (chunk: unknown): number => {
+  const n = (chunk as { readonly sequence_number?: unknown }).sequence_number
+  return typeof n === "number" ? n : -1
 }
 
 const utf8 = new TextEncoder()
@@ -61,6 +81,7 @@ export const encodeSse = <Chunk, E, R>(
   const end = framing.done ? frame("[DONE]") : undefined
   return Stream.transformPull(chunks, (pull) => {
     let ended = false
+    let lastSequence = -1
     const last = (text: string | undefined): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> => {
       ended = true
       return text === undefined ? Cause.done() : Effect.succeed([utf8.encode(text)])
@@ -70,6 +91,7 @@ export const encodeSse = <Chunk, E, R>(
         onSuccess: (array) => {
           let text = ""
           for (const chunk of array) text += frame(JSON.stringify(chunk), eventOf?.(chunk))
+          if (eventOf !== undefined) lastSequence = Math.max(lastSequence, sequenceOf(array[array.length - 1]))
           return Effect.succeed([utf8.encode(text)] as const)
         },
         onFailure: (cause) => {
@@ -77,7 +99,7 @@ export const encodeSse = <Chunk, E, R>(
           const found = Cause.findError(cause)
           // Only a typed failure becomes an error event; a defect or an interruption ends the stream as it is.
           return Result.isSuccess(found)
-            ? last(errorEvent(operation, toError(found.success as E)))
+            ? last(errorEvent(operation, toError(found.success as E), lastSequence))
             : Effect.failCause(cause as Cause.Cause<never>)
         }
       })

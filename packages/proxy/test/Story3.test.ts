@@ -65,7 +65,7 @@ interface ClaudeBody {
 }
 
 describe("story 3 on its real wires: Anthropic → Vertex Claude, Responses API stream", () => {
-  it("after partial content: Vertex Claude continues without prefill; the whole answer arrives once, with summed usage", { timeout: 30_000 }, async () => {
+  it("after partial content: Vertex Claude continues without prefill; the whole answer arrives once, with the client's own usage", { timeout: 30_000 }, async () => {
     const env = await start()
     try {
       // Anthropic breaks after six words and stays down: its retries fail, and the fallback group continues.
@@ -95,12 +95,16 @@ describe("story 3 on its real wires: Anthropic → Vertex Claude, Responses API 
       expect(body.messages[body.messages.length - 1]!.role).toBe("user")
       expect(env.mock.google.tokenRequests()).toBe(1)
 
-      // Usage adds both parts: Vertex's own count and what the cut Anthropic stream had produced.
+      // The client's usage: its own prompt and both parts' output (Vertex's count and what the cut Anthropic
+      // stream had produced). What the gateway spent, the continuation's prompt too, is on the log line.
       const vertexOutput = wordChunks(REFERENCE_TEXT.slice(partial.content[0]!.text!.length)).length
       const vertexInput = countTokens(body.messages)
       expect(completed!.usage.output_tokens).toBeGreaterThan(vertexOutput)
-      expect(completed!.usage.input_tokens).toBeGreaterThan(vertexInput)
+      expect(completed!.usage.input_tokens).toBeLessThan(vertexInput)
       expect(completed!.usage.total_tokens).toBe(completed!.usage.input_tokens + completed!.usage.output_tokens)
+      await env.gateway.logged("continuations=1")
+      const spent = Number(env.gateway.logs.find((l) => l.includes("continuations=1"))!.match(/prompt_tokens=(\d+)/)![1])
+      expect(spent).toBeGreaterThan(vertexInput)
       expect(env.gateway.logs.some((l) => l.includes("continuations=1"))).toBe(true)
     } finally {
       await env.close()
