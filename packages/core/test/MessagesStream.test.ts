@@ -1,6 +1,7 @@
 /**
  * The Messages grammar of a continued stream, through the splicer alone: one `message_start`, block
- * indexes that go on across a break, tool-use blocks never split, one `message_stop` with summed usage.
+ * indexes that go on across a break, tool-use blocks never split, one `message_stop`. The usage the client
+ * sees is its own prompt and every completion token; what both parts spent is summed in `splicer.usage()`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { operations, Splicer, type TextStreamSpec } from "@switchyard/core"
@@ -31,7 +32,7 @@ const grammar = (events: ReadonlyArray<Event>) => {
 }
 
 describe("the messages stream grammar", () => {
-  it("a text block cut mid-way goes on in the same block; the usage of both parts is summed", () => {
+  it("a text block cut mid-way goes on in the same block; the completion tokens of both parts are summed", () => {
     const splicer = new Splicer(spec)
     const first = textChunks("messages", REFERENCE_TEXT, { id: "one" }) as Array<Event>
     const out = splicer.push(first.slice(0, 6))
@@ -43,7 +44,8 @@ describe("the messages stream grammar", () => {
     assert.strictEqual(out.map((e) => spec.text(e)).join(""), REFERENCE_TEXT)
     assert.strictEqual(out.find((e) => e.type === "message_start")!.message.id, "one")
     const usage = out.find((e) => e.type === "message_delta")!.usage
-    assert.deepStrictEqual(usage, { input_tokens: 20, output_tokens: 3 + words(restText).length })
+    assert.deepStrictEqual(usage, { input_tokens: 10, output_tokens: 3 + words(restText).length })
+    assert.strictEqual(splicer.usage()!.promptTokens, 20, "what the gateway spent: both prompts")
   })
 
   it("a tool-use block cut inside is dropped whole and sent whole by the continuation, after the text", () => {
@@ -67,7 +69,8 @@ describe("the messages stream grammar", () => {
     assert.deepStrictEqual(tools.map((e) => e.content_block.id), ["toolu_b"])
     const json = out.filter((e) => e.delta?.type === "input_json_delta").map((e) => e.delta.partial_json).join("")
     assert.deepStrictEqual(JSON.parse(json), { city: "Paris" })
-    assert.deepStrictEqual(out.find((e) => e.type === "message_delta")!.usage, { input_tokens: 22, output_tokens: 12 })
+    assert.deepStrictEqual(out.find((e) => e.type === "message_delta")!.usage, { input_tokens: 10, output_tokens: 12 })
+    assert.strictEqual(splicer.usage()!.promptTokens, 22, "what the gateway spent: both prompts")
   })
 
   it("a continuation that opens with a tool block numbers it after the client's blocks", () => {
