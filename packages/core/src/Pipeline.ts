@@ -199,6 +199,10 @@ export const makePipeline = (
     retryAfterMillis: number | undefined = undefined
   ): GroupFailure => ({ error, alternative, healthy, deployment, attempt, retryAfterMillis })
 
+  /** The group cannot do the journey's operation (no deployment of it can, or its provider is missing). */
+  const unsupported = (journey: Journey, tried: number, message: string) =>
+    groupFailure(new UnsupportedOperation({ operation: journey.operation.name, message }), tried)
+
   /** One attempt in `group`: pick, perform with a timeout under an in-flight lease, record a failure. */
   const attempt = <A>(
     journey: Journey,
@@ -220,11 +224,7 @@ export const makePipeline = (
         { group, request: journey.request, tags: journey.controls.tags }
       ).pipe(Effect.mapError((error) => groupFailure(error, tried)))
       if (members.length === 0) {
-        const error = new UnsupportedOperation({
-          operation: journey.operation.name,
-          message: `no deployment of "${group}" supports ${journey.operation.name}`
-        })
-        return yield* Effect.fail(groupFailure(error, tried))
+        return yield* Effect.fail(unsupported(journey, tried, `no deployment of "${group}" supports ${journey.operation.name}`))
       }
       const all = yield* candidatesOf(members)
       const clock = yield* Clock.Clock
@@ -236,11 +236,8 @@ export const makePipeline = (
       const deployment = bindDeployment(picked.deployment, target)
       const provider = providers.get(deployment.provider)
       if (provider === undefined) {
-        const error = new UnsupportedOperation({
-          operation: journey.operation.name,
-          message: `"${group}" resolves to provider "${deployment.provider}", which is not available`
-        })
-        return yield* Effect.fail(groupFailure(error, tried))
+        const message = `"${group}" resolves to provider "${deployment.provider}", which is not available`
+        return yield* Effect.fail(unsupported(journey, tried, message))
       }
       const timeoutMillis = timeoutOf(deployment)
       const lease = yield* state.acquire(deployment.id)
